@@ -1,0 +1,166 @@
+"""Docker engine helpers for the test bed: find or start an engine, build, probe privileges."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import ssl
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import docker
+from docker.errors import APIError, DockerException, ImageNotFound
+
+# How a lab-VM container runs where --privileged is refused: every capability but
+# SYS_RESOURCE (missing from this host's bounding set), no seccomp/apparmor confinement,
+# and an entrypoint that remounts /sys and the cgroups read-write.
+LABVM_UNPRIVILEGED = {
+    "cap_add": ["ALL"],
+    "cap_drop": ["SYS_RESOURCE"],
+    "security_opt": ["seccomp=unconfined", "apparmor=unconfined"],
+}
+LABVM_COMMON = {"tmpfs": {"/run": "", "/run/lock": "", "/tmp": ""}, "cgroupns": "host"}
+SYSTEM_CA_BUNDLES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt")
+
+
+def labvm_run_options(privileged: bool) -> dict:
+    """docker SDK containers.run() keyword arguments for a lab-VM container."""
+    return {**LABVM_COMMON, **({"privileged": True} if privileged else LABVM_UNPRIVILEGED)}
+
+
+def _client():
+    client = docker.from_env(timeout=300)
+    client.ping()
+    return client
+
+
+def ensure_engine(log) -> docker.DockerClient:
+    try:
+        return _client()
+    except DockerException:
+        pass
+    if os.geteuid() != 0 or not Path("/etc/debian_version").exists():
+        raise SystemExit(
+            "testbed: no Docker engine answers (DOCKER_HOST or /var/run/docker.sock). Start one "
+            "(e.g. `sudo systemctl start docker`) and run `make testbed` again; as root on a Debian-family "
+            "host it installs and starts the distribution's docker.io itself."
+        )
+    require_command("dockerd", apt_package="docker.io")
+    if Path("/run/systemd/system").exists():
+        log("starting docker.service")
+        subprocess.run(["systemctl", "start", "docker"], check=True)
+    else:
+        log("starting dockerd (no systemd here); log: /var/log/lab10-dockerd.log")
+        with open("/var/log/lab10-dockerd.log", "ab") as out:
+            subprocess.Popen(["dockerd"], stdout=out, stderr=out, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            return _client()
+        except DockerException:
+            time.sleep(1)
+    raise SystemExit("testbed: dockerd did not answer within 60 s; see /var/log/lab10-dockerd.log")
+
+
+_apt_updated = False
+
+
+def require_command(command: str, apt_package: str) -> None:
+    global _apt_updated
+    if shutil.which(command):
+        return
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        raise SystemExit(f"testbed: `{command}` is missing; install the package {apt_package} and run again")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    if not _apt_updated:
+        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+        _apt_updated = True
+    subprocess.run(["apt-get", "install", "-y", "-qq", apt_package], check=True, env=env, stdout=subprocess.DEVNULL)
+
+
+def image_exists(client, ref: str) -> bool:
+    try:
+        client.images.get(ref)
+        return True
+    except ImageNotFound:
+        return False
+
+
+def build(client, context: str, tag: str, buildargs: dict[str, str]) -> None:
+    """Classic-builder build (works without buildx), streaming the log; raises with its tail."""
+    tail: list[str] = []
+    for chunk in client.api.build(path=context, tag=tag, buildargs=buildargs, rm=True, forcerm=True, decode=True):
+        if "error" in chunk:
+            raise SystemExit(f"testbed: building {tag} failed: {chunk['error'].strip()}\n" + "".join(tail[-20:]))
+        line = chunk.get("stream", "")
+        if line.startswith("Step "):
+            print(f"  {line.strip()[:140]}", flush=True)
+        tail.append(line)
+
+
+def privileged_works(client, image: str) -> bool:
+    try:
+        client.containers.run(image, ["true"], privileged=True, remove=True)
+        return True
+    except APIError:
+        return False
+
+
+def compose_version() -> tuple[int, ...] | None:
+    try:
+        out = subprocess.run(["docker", "compose", "version", "--short"], capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    match = re.match(r"v?(\d+)\.(\d+)\.(\d+)", out.stdout.strip())
+    return tuple(int(x) for x in match.groups()) if match else None
+
+
+def compose_plugin_path() -> Path | None:
+    out = subprocess.run(["docker", "info", "--format", "{{json .ClientInfo.Plugins}}"], capture_output=True,
+                         text=True)
+    try:
+        plugins = json.loads(out.stdout) or []
+    except json.JSONDecodeError:
+        return None
+    paths = [p.get("Path") for p in plugins if p.get("Name") == "compose"]
+    return Path(paths[0]) if paths and paths[0] else None
+
+
+def _https_ok(cafile: str | None) -> bool | None:
+    """True: verified; False: certificate rejected; None: could not connect at all."""
+    if cafile is None:
+        import certifi
+
+        cafile = certifi.where()
+    context = ssl.create_default_context(cafile=cafile)
+    try:
+        urllib.request.urlopen("https://pypi.org/simple/pip/", context=context, timeout=15).close()
+        return True
+    except OSError as exc:
+        reason = getattr(exc, "reason", exc)
+        return False if isinstance(reason, ssl.SSLCertVerificationError) else None
+
+
+def extra_ca_bundle(setting: str) -> Path | None:
+    """The CA bundle that package indexes need beyond certifi's, or None.
+
+    `detect`: when certifi's bundle is rejected (a TLS-intercepting proxy) and the system
+    bundle works, the system bundle is the answer.
+    """
+    if setting in ("", "none"):
+        return None
+    if setting != "detect":
+        path = Path(setting)
+        if not path.is_file():
+            raise SystemExit(f"testbed: LAB10_EXTRA_CA_BUNDLE={setting} is not a file")
+        return path
+    if _https_ok(None) is not False:
+        return None
+    for bundle in (os.environ.get("SSL_CERT_FILE"), *SYSTEM_CA_BUNDLES):
+        if bundle and Path(bundle).is_file() and _https_ok(bundle):
+            return Path(bundle)
+    return None
