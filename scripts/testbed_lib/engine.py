@@ -103,11 +103,15 @@ def build(client, context: str, tag: str, buildargs: dict[str, str]) -> None:
 
 
 def privileged_works(client, image: str) -> bool:
+    # create + start rather than run(remove=True): a refused start would leave the container behind.
+    container = client.containers.create(image, ["true"], privileged=True)
     try:
-        client.containers.run(image, ["true"], privileged=True, remove=True)
-        return True
+        container.start()
+        return container.wait(timeout=60)["StatusCode"] == 0
     except APIError:
         return False
+    finally:
+        container.remove(force=True)
 
 
 def compose_version() -> tuple[int, ...] | None:
