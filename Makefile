@@ -8,7 +8,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/collections
 PYTEST := $(BIN)/pytest
 
 .PHONY: help setup testbed lint unit integration molecule test demo down docs bench lock clean
-.DEFAULT_GOAL := help
+.DEFAULT_GOAL := demo
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -32,7 +32,7 @@ integration: testbed ## tests against the test bed's real Docker, Jaeger and lab
 	$(PYTEST) tests/integration
 
 molecule: testbed ## every molecule scenario
-	bash scripts/molecule_all.sh
+	bash scripts/molecule.sh test
 
 test: lint unit integration molecule ## everything CI runs
 
@@ -41,6 +41,12 @@ docs: setup ## regenerate README's variable tables from meta/argument_specs.yml
 
 bench: testbed ## benchmark scripts (print numbers)
 	$(BIN)/python benchmarks/bench_jaeger_trace_bulk.py
+
+demo: testbed ## Jaeger + one provisioned lab VM, a few requests, and the trace they left
+	@bash scripts/demo.sh up
+
+down: ## remove what `make demo` started
+	@bash scripts/demo.sh down
 
 lock: ## re-pin requirements.txt from requirements.in
 	bash scripts/lock.sh
