@@ -38,8 +38,18 @@ def fetch_wheel() -> Path:
     if not wheel.exists():
         with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
             subprocess.run(
-                [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
-                 "-d", tmp, f"ansible=={ANSIBLE_WHEEL_VERSION}"],
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "download",
+                    "--quiet",
+                    "--no-deps",
+                    "--only-binary=:all:",
+                    "-d",
+                    tmp,
+                    f"ansible=={ANSIBLE_WHEEL_VERSION}",
+                ],
                 check=True,
             )
             Path(tmp, name).rename(wheel)
@@ -71,8 +81,10 @@ def main() -> None:
             info = manifest(zf, fqcn)
             pin = wanted.get(fqcn, "*")
             if pin not in ("*", info["version"]):
-                fail(f"{fqcn}: requirements.yml pins {pin}, ansible {ANSIBLE_WHEEL_VERSION} carries "
-                     f"{info['version']}; set ANSIBLE_WHEEL_VERSION to a release that carries {pin}")
+                fail(
+                    f"{fqcn}: requirements.yml pins {pin}, ansible {ANSIBLE_WHEEL_VERSION} carries "
+                    f"{info['version']}; set ANSIBLE_WHEEL_VERSION to a release that carries {pin}"
+                )
             ns, name = fqcn.split(".", 1)
             members = [m for m in zf.namelist() if m.startswith(f"{PREFIX}{ns}/{name}/")]
             target = dest / "ansible_collections" / ns / name

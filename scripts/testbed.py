@@ -116,8 +116,12 @@ def jaeger_image(client, debian: str) -> str:
     pulled = try_pull(client, JAEGER_UPSTREAM)
     if pulled:
         return pulled
-    binary = gobuild.build(HERE / "go" / "jaeger", "github.com/jaegertracing/jaeger/cmd/jaeger",
-                           CACHE / "bin" / f"jaeger-{JAEGER_MODULE_VERSION}", log=log)
+    binary = gobuild.build(
+        HERE / "go" / "jaeger",
+        "github.com/jaegertracing/jaeger/cmd/jaeger",
+        CACHE / "bin" / f"jaeger-{JAEGER_MODULE_VERSION}",
+        log=log,
+    )
     return build_local(client, "jaeger", "jaeger.Dockerfile", debian, {"jaeger": binary}, JAEGER_VERSION)
 
 
@@ -129,8 +133,11 @@ def compose_plugin() -> Path:
         if path:
             return path
     binary = gobuild.build(
-        HERE / "go" / "compose", "github.com/docker/compose/v2/cmd", CACHE / "bin" / f"docker-compose-{COMPOSE_VERSION}",
-        ldflags=f"-X github.com/docker/compose/v2/internal.Version=v{COMPOSE_VERSION}", log=log,
+        HERE / "go" / "compose",
+        "github.com/docker/compose/v2/cmd",
+        CACHE / "bin" / f"docker-compose-{COMPOSE_VERSION}",
+        ldflags=f"-X github.com/docker/compose/v2/internal.Version=v{COMPOSE_VERSION}",
+        log=log,
     )
     target = Path.home() / ".docker" / "cli-plugins" / "docker-compose"
     target.parent.mkdir(parents=True, exist_ok=True)

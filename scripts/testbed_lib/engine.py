@@ -23,7 +23,7 @@ LABVM_UNPRIVILEGED = {
     "cap_drop": ["SYS_RESOURCE"],
     "security_opt": ["seccomp=unconfined", "apparmor=unconfined"],
 }
-LABVM_COMMON = {"tmpfs": {"/run": "", "/run/lock": "", "/tmp": ""}, "cgroupns": "host"}
+LABVM_COMMON = {"tmpfs": {"/run": "", "/run/lock": "", "/tmp": ""}, "cgroupns": "host"}  # noqa: S108 - in the container
 SYSTEM_CA_BUNDLES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt")
 
 
@@ -124,8 +124,7 @@ def compose_version() -> tuple[int, ...] | None:
 
 
 def compose_plugin_path() -> Path | None:
-    out = subprocess.run(["docker", "info", "--format", "{{json .ClientInfo.Plugins}}"], capture_output=True,
-                         text=True)
+    out = subprocess.run(["docker", "info", "--format", "{{json .ClientInfo.Plugins}}"], capture_output=True, text=True)
     try:
         plugins = json.loads(out.stdout) or []
     except json.JSONDecodeError:

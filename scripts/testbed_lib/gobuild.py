@@ -38,7 +38,9 @@ def build(module_dir: Path, package: str, output: Path, *, ldflags: str = "", lo
     env = {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-mod=readonly", "GOTOOLCHAIN": "local"}
     subprocess.run(
         [_go(), "build", "-trimpath", f"-ldflags=-s -w {ldflags}".strip(), "-o", str(output) + ".tmp", package],
-        cwd=module_dir, env=env, check=True,
+        cwd=module_dir,
+        env=env,
+        check=True,
     )
     os.replace(str(output) + ".tmp", output)
     log(f"built {output.name} in {time.monotonic() - started:.0f}s")

@@ -44,12 +44,14 @@ def test_jaeger_finds_sdk_span_through_both_apis(jaeger):
     service = "inventory.testbed-probe.sysadm.ee"
     trace_id = emit_trace(jaeger.otlp_url, service, child_ms=50)
 
-    v3_query = urllib.parse.urlencode({
-        "query.service_name": service,
-        "query.num_traces": 20,  # v2.13 answers 500 "search depth" without it
-        "query.start_time_min": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 600)),
-        "query.start_time_max": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 60)),
-    })
+    v3_query = urllib.parse.urlencode(
+        {
+            "query.service_name": service,
+            "query.num_traces": 20,  # v2.13 answers 500 "search depth" without it
+            "query.start_time_min": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 600)),
+            "query.start_time_max": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 60)),
+        }
+    )
     v3 = poll(lambda: get_json(f"{jaeger.query_url}/api/v3/traces?{v3_query}"))
     v3_spans = [
         span
@@ -67,13 +69,27 @@ def test_jaeger_finds_sdk_span_through_both_apis(jaeger):
 
 
 def test_jaeger_accepts_otlp_json(jaeger):
-    body = {"resourceSpans": [{
-        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "json-probe"}}]},
-        "scopeSpans": [{"spans": [{
-            "traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b174", "name": "probe",
-            "kind": 2, "startTimeUnixNano": str(time.time_ns() - 10**9), "endTimeUnixNano": str(time.time_ns()),
-        }]}],
-    }]}
+    body = {
+        "resourceSpans": [
+            {
+                "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "json-probe"}}]},
+                "scopeSpans": [
+                    {
+                        "spans": [
+                            {
+                                "traceId": "5b8efff798038103d269b633813fc60c",
+                                "spanId": "eee19b7ec3c1b174",
+                                "name": "probe",
+                                "kind": 2,
+                                "startTimeUnixNano": str(time.time_ns() - 10**9),
+                                "endTimeUnixNano": str(time.time_ns()),
+                            }
+                        ]
+                    }
+                ],
+            }
+        ]
+    }
     request = urllib.request.Request(
         f"{jaeger.otlp_url}/v1/traces", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
     )
