@@ -1,0 +1,449 @@
+#!/usr/bin/python
+# Copyright: the lab10 tracing kit authors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: jaeger_trace
+short_description: Prove that a service's traces landed in Jaeger, or say exactly why not
+description:
+  - Searches Jaeger's query service for recent traces of one service (O(service)) or many
+    (O(services)) and checks that a span with O(operation) exists, lasts between O(min_duration)
+    and O(max_duration), hangs under O(parent_operation) and carries O(attributes).
+  - Polls until O(timeout), because an OpenTelemetry SDK exports in batches (every 5 s by default).
+  - Jaeger's search is only a pre-filter; every returned span is checked again here, so a failure
+    names what was measured, for example the span's real duration or its real parent.
+  - Failures carry a stable RV(reason) and tell apart an unreachable Jaeger, TLS and authentication
+    problems, an unknown service (with the nearest names), a missing operation (with the service's
+    operations), a span too short or too long, a wrong parent and too few traces.
+  - Speaks the stable API v3 of Jaeger v2 (C(/api/v3)) and the internal JSON API (C(/api/)).
+  - Read-only; never reports a change.
+version_added: "1.0.0"
+author:
+  - lab10 tracing kit team
+options:
+  url:
+    description:
+      - Base URL of Jaeger's query service (the UI's address), without C(/api).
+    type: str
+    required: true
+  service:
+    description:
+      - The service to check, as in the resource attribute C(service.name).
+      - Mutually exclusive with O(services); one of them is required.
+    type: str
+  services:
+    description:
+      - Check many services in one task (bulk mode), concurrently; see O(concurrency).
+      - The module fails if any of them fails; RV(results) holds one entry per service.
+    type: list
+    elements: str
+  operation:
+    description:
+      - Name of the span that must exist, for example V(validate_inventory_cache).
+      - Without it any span of the service counts.
+    type: str
+  parent_operation:
+    description:
+      - The matching span's parent span must have this name, for example V(GET /api/v1/inventory).
+    type: str
+  min_duration:
+    description:
+      - The matching span must last at least this long.
+      - A duration like V(300ms), V(1.5s), V(2m), V(1m30s); a plain number is milliseconds.
+    type: raw
+  max_duration:
+    description:
+      - The matching span must last at most this long. Same format as O(min_duration).
+    type: raw
+  attributes:
+    description:
+      - Span attributes (tags) the matching span must carry, compared as text, so V(200) matches
+        an integer attribute 200 and V(true) a boolean.
+    type: dict
+    default: {}
+  min_traces:
+    description:
+      - How many distinct matching traces must be found.
+    type: int
+    default: 1
+  since:
+    description:
+      - Only traces that started this long ago or later count.
+      - A duration like V(15m) or V(1h); a plain number is seconds.
+    type: raw
+    default: 15m
+  timeout:
+    description:
+      - Keep polling until this much time has passed, then explain what is missing.
+      - The default outlasts the OpenTelemetry SDK's 5 s batch delay with room to spare.
+      - A duration like V(30s); a plain number is seconds. V(0) means a single search.
+    type: raw
+    default: 30
+  interval:
+    description:
+      - Pause between two polls. A duration or a number of seconds.
+    type: raw
+    default: 1
+  api:
+    description:
+      - Which query API to use. V(auto) uses API v3 if C(/api/v3/services) answers like it, else
+        the internal API.
+    type: str
+    choices: [auto, v3, v1]
+    default: auto
+  headers:
+    description:
+      - Extra HTTP headers for every request, for example for an authenticating proxy.
+    type: dict
+    default: {}
+  bearer_token:
+    description:
+      - "Sent as C(Authorization: Bearer <token>); overrides an C(Authorization) in O(headers)."
+    type: str
+  validate_certs:
+    description:
+      - Verify the TLS certificate of an C(https) O(url).
+    type: bool
+    default: true
+  ca_path:
+    description:
+      - PEM file with the CA certificate(s) to trust for O(url), for example the course's private CA.
+    type: path
+  concurrency:
+    description:
+      - How many services are searched at the same time in bulk mode.
+    type: int
+    default: 16
+  search_limit:
+    description:
+      - Most traces asked for per search (Jaeger's C(limit) / C(query.num_traces)); at least O(min_traces).
+      - Jaeger's in-memory store refuses a limit above its C(max_traces).
+    type: int
+    default: 100
+attributes:
+  check_mode:
+    support: full
+    description: The module only reads from Jaeger, so check mode runs it unchanged.
+  diff_mode:
+    support: none
+notes:
+  - HTTP goes through C(ansible.module_utils.urls), so C(http_proxy)/C(https_proxy)/C(no_proxy) apply.
+  - Needs nothing beyond ansible-core on the host that runs it.
+"""
+
+EXAMPLES = r"""
+- name: Trigger one request, then prove its trace reached Jaeger
+  jaeger_trace:
+    url: http://localhost:16686
+    service: "inventory.{{ inventory_hostname }}.sysadm.ee"
+    operation: validate_inventory_cache
+    parent_operation: GET /api/v1/inventory
+    min_duration: 300ms
+    max_duration: 2s
+    since: 5m
+
+- name: Course Jaeger behind a token and the course CA
+  jaeger_trace:
+    url: https://jaeger.sysadm.ee
+    bearer_token: "{{ jaeger_token }}"
+    ca_path: /etc/pki/ca-trust/source/anchors/course-ca.pem
+    service: inventory.vm42.sysadm.ee
+    operation: validate_inventory_cache
+    attributes:
+      http.route: /api/v1/inventory
+
+- name: Grade a whole class in one task
+  jaeger_trace:
+    url: http://jaeger.lab:16686
+    services: "{{ groups['students'] | map('regex_replace', '^(.*)$', 'inventory.\\1.sysadm.ee') | list }}"
+    operation: validate_inventory_cache
+    parent_operation: GET /api/v1/inventory
+    min_duration: 300ms
+    timeout: 60
+  register: grading
+  ignore_errors: true
+
+- name: Show who failed and why
+  ansible.builtin.debug:
+    msg: "{{ grading.results | rejectattr('ok') | map(attribute='msg') | list }}"
+"""
+
+RETURN = r"""
+trace_id:
+  description: Id of the newest matching trace (single service); on some failures the closest miss.
+  returned: success, and failures where a candidate span was found
+  type: str
+  sample: c0ef5a2e85bd6887d4eccbf095eb4dee
+trace_url:
+  description: Link to that trace in the Jaeger UI.
+  returned: when trace_id is returned
+  type: str
+  sample: http://localhost:16686/trace/c0ef5a2e85bd6887d4eccbf095eb4dee
+spans:
+  description: The trace's spans in tree order.
+  returned: when trace_id is returned
+  type: list
+  elements: dict
+  contains:
+    operation: {description: Span name., type: str}
+    service: {description: The span's service., type: str}
+    duration_ms: {description: Duration in milliseconds., type: float}
+    parent: {description: Name of the parent span, null for a root span or a parent not in the trace., type: str}
+    span_id: {description: Span id (hex)., type: str}
+    parent_span_id: {description: Parent span id (hex) or null., type: str}
+    start: {description: Start time, RFC 3339 UTC., type: str}
+    offset_ms: {description: Start relative to the trace's first span., type: float}
+waterfall:
+  description: Short text waterfall of the trace; the matching (or closest) span is marked with C(<).
+  returned: when trace_id is returned
+  type: str
+measured_ms:
+  description: Duration of the matching span, or of the closest miss.
+  returned: success, and failures where a candidate span was found
+  type: float
+reason:
+  description:
+    - Stable machine-readable outcome. V(ok) on success; otherwise one of V(bad_parameter),
+      V(unreachable), V(tls_failed), V(auth_failed), V(http_error), V(unexpected_response),
+      V(service_unknown), V(operation_unknown), V(no_traces), V(too_short), V(too_long),
+      V(parent_mismatch), V(attributes_mismatch), V(too_few_traces).
+  returned: always
+  type: str
+  sample: too_short
+services_seen:
+  description: On V(service_unknown), the service names in Jaeger nearest to the one asked for.
+  returned: on service_unknown
+  type: list
+  elements: str
+operations_seen:
+  description: On V(operation_unknown), all operations of the service.
+  returned: on operation_unknown
+  type: list
+  elements: str
+parent_seen:
+  description: On V(parent_mismatch), the name of the span's real parent (null for a root span).
+  returned: on parent_mismatch
+  type: str
+api:
+  description: The query API used.
+  returned: when Jaeger was reached
+  type: str
+  sample: v3
+polls:
+  description: Searches made (single service); in bulk mode the sum over all services.
+  returned: always
+  type: int
+elapsed:
+  description: Seconds the module spent.
+  returned: always
+  type: float
+traces_found:
+  description: Number of distinct matching traces (single service).
+  returned: always
+  type: int
+results:
+  description: Bulk mode, one entry per service in the order given, with the keys of a single
+    check (service, ok, reason, msg, polls, elapsed, traces_found, trace_id, trace_url, spans,
+    waterfall, measured_ms and the failure context).
+  returned: bulk mode
+  type: list
+  elements: dict
+summary:
+  description: Bulk mode counts.
+  returned: bulk mode
+  type: dict
+  contains:
+    total: {description: Services checked., type: int}
+    passed: {description: Services that passed., type: int}
+    failed: {description: Services that failed., type: int}
+    failed_services: {description: Names of the failed services., type: list, elements: str}
+"""
+
+# Imports after the documentation, as in Ansible's own modules.
+import time  # noqa: E402
+import traceback  # noqa: E402
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible.module_utils.jaeger_check import Checker  # noqa: E402
+from ansible.module_utils.jaeger_match import Criteria  # noqa: E402
+from ansible.module_utils.jaeger_model import JaegerError, parse_duration_ms  # noqa: E402
+from ansible.module_utils.jaeger_query import Client, detect_api  # noqa: E402
+
+# How many failed services a bulk failure message names before "and N more".
+NAMED_FAILURES = 5
+
+
+def build(params):
+    """Module params -> (Client, [Criteria], settings); JaegerError(bad_parameter) on bad input."""
+    p = params
+    min_ms = parse_duration_ms(p["min_duration"], "min_duration") if p["min_duration"] is not None else None
+    max_ms = parse_duration_ms(p["max_duration"], "max_duration") if p["max_duration"] is not None else None
+    if min_ms is not None and max_ms is not None and min_ms > max_ms:
+        raise JaegerError("bad_parameter", "min_duration is longer than max_duration")
+    settings = {
+        "since_ms": parse_duration_ms(p["since"], "since", bare_unit="s"),
+        "timeout_s": parse_duration_ms(p["timeout"], "timeout", bare_unit="s") / 1000.0,
+        "interval_s": parse_duration_ms(p["interval"], "interval", bare_unit="s") / 1000.0,
+    }
+    if settings["since_ms"] <= 0:
+        raise JaegerError("bad_parameter", "since must be longer than 0")
+    for name in ("min_traces", "concurrency", "search_limit"):
+        if p[name] < 1:
+            raise JaegerError("bad_parameter", f"{name} must be at least 1")
+    names = [p["service"]] if p["service"] is not None else list(p["services"])
+    if not names:
+        raise JaegerError("bad_parameter", "services must not be empty")
+    if any(not isinstance(n, str) or not n.strip() for n in names):
+        raise JaegerError("bad_parameter", "service names must not be empty")
+    for name in ("operation", "parent_operation"):
+        if p[name] is not None and not p[name]:
+            raise JaegerError("bad_parameter", f"{name} must not be empty (leave it out instead)")
+    criteria = [
+        Criteria(
+            name.strip(),
+            operation=p["operation"],
+            parent_operation=p["parent_operation"],
+            min_ms=min_ms,
+            max_ms=max_ms,
+            attributes=p["attributes"],
+            min_traces=p["min_traces"],
+        )
+        # dict.fromkeys: drop repeats, keep the order given.
+        for name in dict.fromkeys(n.strip() for n in names)
+    ]
+    client = Client(
+        p["url"],
+        headers=p["headers"],
+        bearer_token=p["bearer_token"],
+        validate_certs=p["validate_certs"],
+        ca_path=p["ca_path"],
+        # One slow request must not eat a short timeout whole, nor a long one hang forever.
+        timeout=max(1.0, min(10.0, settings["timeout_s"] or 10.0)),
+    )
+    return client, criteria, settings
+
+
+def connect(client, api_name, deadline, interval_s, sleep=time.sleep, monotonic=time.monotonic):
+    """detect_api, retried while the failure may clear (Jaeger starting) and time is left."""
+    attempts = 0
+    while True:
+        attempts += 1
+        try:
+            return detect_api(client, api_name), attempts
+        except JaegerError as exc:
+            remaining = deadline - monotonic()
+            if not exc.retry or remaining <= 0:
+                exc.context.setdefault("attempts", attempts)
+                raise
+            sleep(min(interval_s, remaining))
+
+
+def bulk_message(results):
+    failed = [r for r in results if not r["ok"]]
+    named = ", ".join(f"{r['service']} ({r['reason']})" for r in failed[:NAMED_FAILURES])
+    more = f" and {len(failed) - NAMED_FAILURES} more" if len(failed) > NAMED_FAILURES else ""
+    return f"{len(failed)} of {len(results)} services failed: {named}{more}"
+
+
+def run_module():
+    module = AnsibleModule(
+        argument_spec={
+            "url": {"type": "str", "required": True},
+            "service": {"type": "str"},
+            "services": {"type": "list", "elements": "str"},
+            "operation": {"type": "str"},
+            "parent_operation": {"type": "str"},
+            "min_duration": {"type": "raw"},
+            "max_duration": {"type": "raw"},
+            "attributes": {"type": "dict", "default": {}},
+            "min_traces": {"type": "int", "default": 1},
+            "since": {"type": "raw", "default": "15m"},
+            "timeout": {"type": "raw", "default": 30},
+            "interval": {"type": "raw", "default": 1},
+            "api": {"type": "str", "default": "auto", "choices": ["auto", "v3", "v1"]},
+            "headers": {"type": "dict", "default": {}},
+            "bearer_token": {"type": "str", "no_log": True},
+            "validate_certs": {"type": "bool", "default": True},
+            "ca_path": {"type": "path"},
+            "concurrency": {"type": "int", "default": 16},
+            "search_limit": {"type": "int", "default": 100},
+        },
+        mutually_exclusive=[("service", "services")],
+        required_one_of=[("service", "services")],
+        supports_check_mode=True,
+    )
+    started = time.monotonic()
+    bulk = module.params["services"] is not None
+    out = {"changed": False, "polls": 0, "traces_found": 0}
+    criteria = []
+    try:
+        client, criteria, settings = build(module.params)
+        deadline = started + settings["timeout_s"]
+        api, _ = connect(client, module.params["api"], deadline, settings["interval_s"])
+        out["api"] = api.name
+        checker = Checker(
+            api,
+            client.base_url,
+            settings["since_ms"],
+            _since_text(module.params["since"]),
+            module.params["search_limit"],
+        )
+        results = checker.run(
+            criteria, settings["timeout_s"], settings["interval_s"], module.params["concurrency"], deadline=deadline
+        )
+    except JaegerError as exc:
+        # Nothing per service was learnt (bad input, Jaeger unreachable...): one message for all.
+        out.update(exc.context)
+        out.update(reason=exc.reason, elapsed=round(time.monotonic() - started, 3))
+        if bulk:
+            names = [c.service for c in criteria]
+            out["results"] = [{"service": n, "ok": False, "reason": exc.reason, "msg": exc.msg} for n in names]
+            out["summary"] = {"total": len(names), "passed": 0, "failed": len(names), "failed_services": names}
+        module.fail_json(msg=exc.msg, **out)
+    except Exception as exc:  # noqa: BLE001 -- safety net: a one-line message, the traceback only with -vvv
+        module.fail_json(
+            msg=f"jaeger_trace internal error: {type(exc).__name__}: {exc}",
+            reason="internal_error",
+            exception=traceback.format_exc(),
+            **out,
+        )
+    out["elapsed"] = round(time.monotonic() - started, 3)
+    if bulk:
+        failed = [r["service"] for r in results if not r["ok"]]
+        out.update(
+            results=results,
+            polls=sum(r["polls"] for r in results),
+            traces_found=sum(r["traces_found"] for r in results),
+            summary={
+                "total": len(results),
+                "passed": len(results) - len(failed),
+                "failed": len(failed),
+                "failed_services": failed,
+            },
+            reason="ok" if not failed else "some_failed",
+        )
+        if failed:
+            module.fail_json(msg=bulk_message(results), **out)
+        module.exit_json(msg=f"all {len(results)} services have matching traces", **out)
+    result = dict(results[0])
+    del result["service"], result["elapsed"]
+    ok = result.pop("ok")
+    out.update(result)
+    if not ok:
+        module.fail_json(**out)
+    module.exit_json(**out)
+
+
+def _since_text(value):
+    return f"{value}s" if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
+
+
+def main():
+    run_module()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,282 @@
+# Copyright: the lab10 tracing kit authors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""HTTP to Jaeger's query service and the two API adapters (stable v3 and the internal /api/).
+
+Every hop that can fail gets its own `reason`, so a failed check says whether the network, TLS,
+authentication or Jaeger itself was the problem. Only ansible.module_utils.urls does HTTP.
+"""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import ssl
+import urllib.error
+from urllib.parse import quote, urlencode, urlsplit
+
+from ansible.module_utils.jaeger_model import (
+    JaegerError,
+    go_duration,
+    loads,
+    rfc3339,
+    snippet,
+    unexpected,
+    v1_names,
+    v1_traces,
+    v3_error,
+    v3_operations,
+    v3_services,
+    v3_traces,
+)
+from ansible.module_utils.urls import open_url
+
+USER_AGENT = "ansible-jaeger_trace"
+
+
+def check_url(url):
+    """The query base URL, without a trailing slash; JaegerError(bad_parameter) when unusable."""
+    text = (url or "").strip().rstrip("/")
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 -- raises ValueError on a bad port
+    except ValueError as exc:
+        raise JaegerError("bad_parameter", f"url: {url!r} is not a valid URL ({exc})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise JaegerError("bad_parameter", f"url: {url!r} must look like http://jaeger.example:16686")
+    return text
+
+
+class Client:
+    """GET + JSON with the hops told apart. open_url is looked up per call so tests can patch it."""
+
+    def __init__(self, base_url, headers=None, bearer_token=None, validate_certs=True, ca_path=None, timeout=10):
+        self.base_url = check_url(base_url)
+        self.headers = {"Accept": "application/json"}
+        self.headers.update(headers or {})
+        self.token_given = bool(bearer_token)
+        if bearer_token:
+            self.headers["Authorization"] = "Bearer " + bearer_token
+        self.validate_certs = validate_certs
+        self.ca_path = ca_path
+        self.timeout = timeout
+
+    def url(self, path, params=None):
+        query = ("?" + urlencode(params, quote_via=quote)) if params else ""
+        return self.base_url + path + query
+
+    def get(self, path, params=None, accept=()):
+        """(status, body bytes) for 2xx and for the statuses in `accept`; JaegerError otherwise."""
+        url = self.url(path, params)
+        try:
+            resp = open_url(
+                url,
+                method="GET",
+                headers=self.headers,
+                validate_certs=self.validate_certs,
+                ca_path=self.ca_path,
+                timeout=self.timeout,
+                http_agent=USER_AGENT,
+            )
+            try:
+                return resp.getcode() or 200, resp.read()
+            finally:
+                resp.close()
+        except urllib.error.HTTPError as exc:
+            body = _read_error_body(exc)
+            if exc.code in accept:
+                return exc.code, body
+            raise self._http_error(exc.code, path, body) from None
+        except JaegerError:
+            raise
+        except Exception as exc:  # noqa: BLE001 -- any transport failure becomes a reason, never a traceback
+            raise self._transport_error(exc) from None
+
+    def _http_error(self, code, path, body):
+        if code in (401, 403):
+            what = "bearer_token was rejected" if self.token_given else "set bearer_token or headers"
+            return JaegerError(
+                "auth_failed",
+                f"Jaeger at {self.base_url} answered HTTP {code} to {path}; {what}",
+                http_status=code,
+            )
+        detail = _error_detail(body)
+        # 502/503/504 come from a proxy or a Jaeger still starting: worth polling on.
+        return JaegerError(
+            "http_error",
+            f"Jaeger at {self.base_url} answered HTTP {code} to {path}: {detail}",
+            retry=code in (502, 503, 504),
+            http_status=code,
+        )
+
+    def _transport_error(self, exc):
+        reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+        where = self.base_url
+        if isinstance(reason, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(reason):
+            detail = getattr(reason, "verify_message", None) or snippet(str(reason), 120)
+            return JaegerError(
+                "tls_failed",
+                f"TLS verification failed for {where} ({detail}); set ca_path to the CA or validate_certs: false",
+                error=str(detail),
+            )
+        if isinstance(reason, ssl.SSLError):
+            return JaegerError(
+                "tls_failed",
+                f"TLS handshake with {where} failed ({snippet(str(reason), 120)}); is the url's scheme right?",
+                error=str(reason),
+            )
+        if isinstance(reason, socket.gaierror):
+            host = urlsplit(where).hostname
+            return _unreachable(where, f"cannot resolve host {host!r} (DNS)", "dns")
+        if isinstance(reason, ConnectionRefusedError):
+            return _unreachable(where, "connection refused", "refused")
+        if isinstance(reason, (socket.timeout, TimeoutError)):
+            return _unreachable(where, f"no answer within {self.timeout:g}s", "timeout")
+        if isinstance(reason, (ConnectionError, http.client.HTTPException)):
+            return _unreachable(where, f"connection dropped ({type(reason).__name__})", "dropped")
+        if isinstance(exc, ValueError):
+            return JaegerError("bad_parameter", f"url: {where!r} cannot be requested ({snippet(str(exc), 120)})")
+        return _unreachable(where, snippet(str(reason), 120) or type(reason).__name__, "other")
+
+
+def _unreachable(where, detail, kind):
+    return JaegerError("unreachable", f"Jaeger at {where} is unreachable: {detail}; check url", True, error=kind)
+
+
+def _read_error_body(exc):
+    try:
+        return exc.read() or b""
+    except Exception:  # noqa: BLE001 -- the body only decorates the message
+        return b""
+
+
+def _error_detail(body):
+    """Jaeger's own words from an error body (either API's shape), else the start of the body."""
+    try:
+        doc = loads(body, "")
+    except JaegerError:
+        return snippet(body) or "empty body"
+    err = v3_error(doc)
+    if err:
+        return snippet(err[1], 200)
+    if isinstance(doc, dict) and isinstance(doc.get("errors"), list):
+        msgs = [str(e.get("msg", e)) if isinstance(e, dict) else str(e) for e in doc["errors"]]
+        return snippet("; ".join(msgs), 200)
+    return snippet(body)
+
+
+class Query:
+    """One trace search. Times in epoch microseconds, durations in ms (None: no bound)."""
+
+    def __init__(self, service, operation=None, start_us=0, end_us=0, min_ms=None, max_ms=None, limit=100):
+        self.service = service
+        self.operation = operation
+        self.start_us = start_us
+        self.end_us = end_us
+        self.min_ms = min_ms
+        self.max_ms = max_ms
+        self.limit = limit
+
+
+class V3Api:
+    """Jaeger v2's stable API: /api/v3/... answering OTLP JSON."""
+
+    name = "v3"
+
+    def __init__(self, client):
+        self.client = client
+
+    def _json(self, path, params=None, accept=()):
+        status, body = self.client.get(path, params, accept)
+        return status, loads(body, path)
+
+    def services(self):
+        return v3_services(self._json("/api/v3/services")[1], "/api/v3/services")
+
+    def operations(self, service):
+        return v3_operations(self._json("/api/v3/operations", {"service": service})[1], "/api/v3/operations")
+
+    def search(self, q):
+        params = {"query.service_name": q.service}
+        if q.operation:
+            params["query.operation_name"] = q.operation
+        params["query.start_time_min"] = rfc3339(q.start_us)
+        params["query.start_time_max"] = rfc3339(q.end_us)
+        if q.min_ms is not None:
+            params["query.duration_min"] = go_duration(q.min_ms)
+        if q.max_ms is not None:
+            params["query.duration_max"] = go_duration(q.max_ms)
+        # Without num_traces Jaeger 2.13 answers 500 "search depth must be greater than 0".
+        params["query.num_traces"] = q.limit
+        status, doc = self._json("/api/v3/traces", params, accept=(404,))
+        if status == 404:
+            # "No traces found" is a 404 with Jaeger's JSON error; any other 404 is not Jaeger.
+            if v3_error(doc):
+                return []
+            raise unexpected("/api/v3/traces", f"404 without Jaeger's error body: {snippet(str(doc))}")
+        return v3_traces(doc, "/api/v3/traces")
+
+
+class V1Api:
+    """The internal JSON API the Jaeger UI uses (/api/...), present in Jaeger v1 and v2."""
+
+    name = "v1"
+
+    def __init__(self, client):
+        self.client = client
+
+    def _json(self, path, params=None):
+        return loads(self.client.get(path, params)[1], path)
+
+    def services(self):
+        return v1_names(self._json("/api/services"), "/api/services")
+
+    def operations(self, service):
+        path = "/api/services/" + quote(service, safe="") + "/operations"
+        return v1_names(self._json(path), "/api/services/{service}/operations")
+
+    def search(self, q):
+        params = {"service": q.service}
+        if q.operation:
+            params["operation"] = q.operation
+        params["start"] = int(q.start_us)
+        params["end"] = int(q.end_us)
+        if q.min_ms is not None:
+            params["minDuration"] = go_duration(q.min_ms)
+        if q.max_ms is not None:
+            params["maxDuration"] = go_duration(q.max_ms)
+        params["limit"] = q.limit
+        return v1_traces(self._json("/api/traces", params), "/api/traces")
+
+
+APIS = {"v3": V3Api, "v1": V1Api}
+
+
+def detect_api(client, preferred="auto"):
+    """The adapter to use. auto: v3 when /api/v3/services answers like v3, else the internal API.
+
+    The probe doubles as the reachability check, so auth/TLS/network failures surface here, once.
+    """
+    if preferred in APIS:
+        api = APIS[preferred](client)
+        try:
+            api.services()
+        except JaegerError as exc:
+            if exc.reason in ("unexpected_response", "http_error") and not exc.retry:
+                other = "v1" if preferred == "v3" else "v3"
+                raise JaegerError(
+                    exc.reason, f"api: {preferred} -- {exc.msg}; try api: {other} or auto", **exc.context
+                ) from None
+            raise
+        return api
+    tried = []
+    for name in ("v3", "v1"):
+        api = APIS[name](client)
+        try:
+            api.services()
+            return api
+        except JaegerError as exc:
+            # Only "this is not that API" moves on; network, TLS and auth failures are final.
+            if exc.reason not in ("unexpected_response", "http_error") or exc.retry:
+                raise
+            tried.append(f"{name}: {exc.msg}")
+    raise JaegerError("unexpected_response", f"no Jaeger query API at url {client.base_url} ({'; '.join(tried)})")
