@@ -14,20 +14,8 @@ import ssl
 import urllib.error
 from urllib.parse import quote, urlencode, urlsplit
 
-from ansible.module_utils.jaeger_model import (
-    JaegerError,
-    go_duration,
-    loads,
-    rfc3339,
-    snippet,
-    unexpected,
-    v1_names,
-    v1_traces,
-    v3_error,
-    v3_operations,
-    v3_services,
-    v3_traces,
-)
+from ansible.module_utils.jaeger_model import JaegerError, go_duration, loads, rfc3339, snippet, unexpected
+from ansible.module_utils.jaeger_parse import v1_names, v1_traces, v3_error, v3_operations, v3_services, v3_traces
 from ansible.module_utils.urls import open_url
 
 USER_AGENT = "ansible-jaeger_trace"
