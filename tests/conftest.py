@@ -1,0 +1,20 @@
+"""Shared pytest setup.
+
+The project's own module_utils and modules are importable the way Ansible sees them:
+`ansible.module_utils.jaeger_query` (ansible.cfg's module_utils = ./module_utils) and
+`jaeger_trace` from library/ (library = ./library).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import ansible.module_utils
+
+ROOT = Path(__file__).resolve().parents[1]
+
+if str(ROOT / "module_utils") not in ansible.module_utils.__path__:
+    ansible.module_utils.__path__.append(str(ROOT / "module_utils"))
+if str(ROOT / "library") not in sys.path:
+    sys.path.append(str(ROOT / "library"))
