@@ -1,0 +1,431 @@
+#!/usr/bin/env python3
+"""Re-record tests/fixtures/jaeger/ from a real Jaeger v2.
+
+Starts a throw-away Jaeger (the test bed's jaeger binary, else JAEGER_IMAGE with docker) unless
+--query-url/--otlp-url name one, sends the scenario's traces with the OpenTelemetry SDK
+(tests/otlp.py), then runs jaeger_trace's own code for every case against both query APIs while
+saving each HTTP exchange: the raw body under bodies/, the request and status in exchanges.json.
+
+Unit tests replay these exchanges; a request is identified by its path and parameters except the
+absolute times, which are replaced by the window length, so replays work on any date.
+
+    .venv/bin/python scripts/record_jaeger_fixtures.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import glob
+import io
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures" / "jaeger"
+CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "lab10-testbed"
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "library"))
+sys.path.insert(0, str(FIXTURES))
+
+import ansible.module_utils  # noqa: E402
+from jaeger_replay import key_of  # noqa: E402 -- the replay's notion of "the same request"
+
+ansible.module_utils.__path__.append(str(ROOT / "module_utils"))
+
+PARENT = "GET /api/v1/inventory"
+CHILD = "validate_inventory_cache"
+
+# What is sent. Each service shows one outcome; the decoys make "nearest names" meaningful.
+SCENARIO = {
+    "inventory.vm1.sysadm.ee": {"traces": 2, "parent": PARENT, "child": CHILD, "child_ms": 320,
+                                "attributes": {"cache.hit": False, "inventory.items": 3}},
+    "inventory.vm2.sysadm.ee": {"traces": 1, "parent": PARENT, "child": CHILD, "child_ms": 120, "attributes": {}},
+    "inventory.vm4.sysadm.ee": {"traces": 1, "parent": "GET /health", "child": CHILD, "child_ms": 320,
+                                "attributes": {}},
+    "inventory.vm5.sysadm.ee": {"traces": 1, "parent": PARENT, "child": None, "child_ms": 0, "attributes": {}},
+    "minio.vm1.sysadm.ee": {"traces": 1, "parent": "PUT /inventory-bucket", "child": "s3.put_object",
+                            "child_ms": 40, "attributes": {}},
+    "inventory.vm11.sysadm.ee": {"traces": 1, "parent": PARENT, "child": "load_inventory", "child_ms": 30,
+                                 "attributes": {}},
+}  # fmt: skip
+
+GOOD = {"operation": CHILD, "parent_operation": PARENT, "min_duration": "300ms", "max_duration": "2s"}
+VM1, VM2, VM4, VM5 = (f"inventory.vm{n}.sysadm.ee" for n in (1, 2, 4, 5))
+
+# (case, module params, the reason the case is built to produce). `timeout: 0` = one poll.
+CASES = [
+    ("ok", {"service": VM1, **GOOD, "attributes": {"cache.hit": False}}, "ok"),
+    ("ok_min_traces", {"service": VM1, **GOOD, "min_traces": 2}, "ok"),
+    ("ok_any_span", {"service": VM1}, "ok"),
+    ("service_unknown", {"service": "inventory.vm9.sysadm.ee", **GOOD}, "service_unknown"),
+    ("operation_unknown", {"service": VM5, **GOOD}, "operation_unknown"),
+    ("too_short", {"service": VM2, **GOOD}, "too_short"),
+    ("too_long", {"service": VM1, "operation": CHILD, "parent_operation": PARENT, "max_duration": "100ms"}, "too_long"),
+    ("parent_mismatch", {"service": VM4, **GOOD}, "parent_mismatch"),
+    ("attributes_mismatch", {"service": VM1, **GOOD, "attributes": {"cache.hit": True}}, "attributes_mismatch"),
+    ("too_few_traces", {"service": VM1, **GOOD, "min_traces": 3}, "too_few_traces"),
+    ("no_traces", {"service": VM1, **GOOD, "since": "1ms"}, "no_traces"),
+]
+
+# Raw requests recorded for the parser tests: error shapes and a page that is not the API.
+RAW = [
+    ("v3", "/api/v3/traces", {"query.service_name": VM1}),  # 400: start window missing
+    ("v3", "/api/v3/traces", {"query.service_name": VM1, "query.start_time_min": "2020-01-01T00:00:00Z",
+                              "query.start_time_max": "2020-01-01T00:01:00Z"}),  # 500: no num_traces
+    ("v1", "/api/traces", {}),  # 400: service missing
+    ("v1", "/api/traces", {"service": VM1, "minDuration": "bogus"}),  # 400: bad duration
+    ("v1", "/api/traces/00000000000000000000000000000001", {}),  # 404 trace not found
+    ("html", "/api/v3/no-such-endpoint", {}),  # the UI's catch-all page: 200 text/html
+]  # fmt: skip
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def jaeger_binary() -> str | None:
+    if os.environ.get("JAEGER_BIN"):
+        return os.environ["JAEGER_BIN"]
+    found = sorted(glob.glob(str(CACHE / "bin" / "jaeger-*")), key=os.path.getmtime) + [str(CACHE / "bin" / "jaeger")]
+    return next((path for path in reversed(found) if os.access(path, os.X_OK)), None)
+
+
+def jaeger_image() -> str | None:
+    env = ROOT / ".testbed" / "images.env"
+    if not env.exists():
+        return None
+    pairs = dict(line.split("=", 1) for line in env.read_text().splitlines() if "=" in line and line[0] != "#")
+    return pairs.get("JAEGER_IMAGE")
+
+
+CONFIG = """\
+service:
+  extensions: [jaeger_storage, jaeger_query]
+  pipelines:
+    traces: {{receivers: [otlp], processors: [batch], exporters: [jaeger_storage_exporter]}}
+  telemetry: {{metrics: {{level: none}}, logs: {{level: warn}}}}
+extensions:
+  jaeger_query:
+    storage: {{traces: mem}}
+    http: {{endpoint: "127.0.0.1:{query}"}}
+    grpc: {{endpoint: "127.0.0.1:{grpc}"}}
+  jaeger_storage:
+    backends: {{mem: {{memory: {{max_traces: 100000}}}}}}
+receivers:
+  otlp:
+    protocols: {{http: {{endpoint: "127.0.0.1:{otlp}"}}}}
+processors: {{batch: {{}}}}
+exporters: {{jaeger_storage_exporter: {{trace_storage: mem}}}}
+"""
+
+
+class LocalJaeger:
+    """A Jaeger of our own on free ports: the binary with a minimal config, or the image in docker.
+
+    Everything started here is stopped by stop(), by process id / container id only.
+    """
+
+    def __init__(self, prefer: str = "binary"):
+        self.prefer = prefer
+        self.proc = None
+        self.container = None
+        self.workdir = None
+        self.query_url = self.otlp_url = ""
+        self.version = ""
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def start(self) -> None:
+        binary, image = jaeger_binary(), jaeger_image()
+        if binary and (self.prefer == "binary" or not (image and shutil.which("docker"))):
+            self._start_binary(binary)
+        elif image and shutil.which("docker"):
+            self._start_docker(image)
+        else:
+            raise SystemExit("no Jaeger: set JAEGER_BIN, or run `make testbed` for the binary/image")
+        wait_http(self.query_url + "/api/services")
+
+    def _start_binary(self, binary: str) -> None:
+        self.workdir = tempfile.mkdtemp(prefix="lab10-jaeger-")
+        ports = {"query": free_port(), "grpc": free_port(), "otlp": free_port()}
+        config = Path(self.workdir, "config.yaml")
+        config.write_text(CONFIG.format(**ports))
+        self.log = open(Path(self.workdir, "jaeger.log"), "wb")  # closed in stop()
+        self.proc = subprocess.Popen(
+            [binary, f"--config=file:{config}"],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "JAEGER_LISTEN_HOST": "127.0.0.1"},
+        )
+        self.query_url = f"http://127.0.0.1:{ports['query']}"
+        self.otlp_url = f"http://127.0.0.1:{ports['otlp']}"
+        gomod = ROOT / "scripts" / "testbed" / "go" / "jaeger" / "go.mod"
+        match = re.search(r"github.com/jaegertracing/jaeger (v\S+)", gomod.read_text()) if gomod.exists() else None
+        self.version = f"binary {Path(binary).name}, Go module {match.group(1) if match else 'unknown'}"
+
+    def _start_docker(self, image: str) -> None:
+        out = subprocess.run(
+            [
+                "docker",
+                "run",
+                "-d",
+                "--label",
+                "lab10.fixtures=1",
+                "-p",
+                "127.0.0.1::16686",
+                "-p",
+                "127.0.0.1::4318",
+                image,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        self.container = out.stdout.strip()
+
+        def port(inner: str) -> str:
+            res = subprocess.run(["docker", "port", self.container, inner], check=True, capture_output=True, text=True)
+            return res.stdout.split()[0].rsplit(":", 1)[1]
+
+        self.query_url = f"http://127.0.0.1:{port('16686/tcp')}"
+        self.otlp_url = f"http://127.0.0.1:{port('4318/tcp')}"
+        self.version = f"image {image}"
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.proc = None
+            self.log.close()
+        if self.container:
+            subprocess.run(["docker", "rm", "-f", "-v", self.container], capture_output=True, check=False)
+            self.container = None
+        if self.workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = None
+
+
+def wait_http(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2).close()  # noqa: S310 -- our own local Jaeger
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def get_json(url: str):
+    with urllib.request.urlopen(url, timeout=10) as resp:  # noqa: S310 -- our own local Jaeger
+        return json.loads(resp.read())
+
+
+# --- recording -----------------------------------------------------------------------------------
+
+
+def replay_key(url: str) -> dict:
+    path, params, window = key_of(url)
+    return {"path": path, "params": dict(params), "window_us": window}
+
+
+class Recorder:
+    """Wraps open_url: every exchange is passed through and kept (first one per key and api)."""
+
+    def __init__(self, real_open_url):
+        self.real = real_open_url
+        self.api = ""
+        self.case = ""
+        # The same request answers differently before and after the traces are sent.
+        self.stage = ""
+        self.exchanges = []
+        self._seen = set()
+
+    def __call__(self, url, *args, **kwargs):
+        try:
+            resp = self.real(url, *args, **kwargs)
+            status, body, ctype = resp.getcode(), resp.read(), resp.headers.get("Content-Type", "")
+            resp.close()
+        except urllib.error.HTTPError as exc:
+            status, body, ctype = exc.code, exc.read(), exc.headers.get("Content-Type", "")
+        self.keep(url, status, body, ctype)
+        if status >= 400:
+            raise urllib.error.HTTPError(url, status, "recorded", {"Content-Type": ctype}, io.BytesIO(body))
+        return FakeResponse(status, body, ctype)
+
+    def keep(self, url, status, body, ctype):
+        key = replay_key(url)
+        ident = json.dumps([self.stage, self.api, key], sort_keys=True)
+        if ident in self._seen:
+            return
+        self._seen.add(ident)
+        entry = {"stage": self.stage, "api": self.api, "case": self.case, **key}
+        self.exchanges.append({**entry, "status": status, "content_type": ctype, "body": body})
+
+
+class FakeResponse:
+    def __init__(self, status, body, ctype):
+        self.status, self._body, self.headers = status, body, {"Content-Type": ctype}
+
+    def getcode(self):
+        return self.status
+
+    def read(self):
+        return self._body
+
+    def close(self):
+        pass
+
+
+def run_case(params: dict) -> dict:
+    """jaeger_trace as Ansible runs it (AnsibleModule, exit_json/fail_json), result as a dict."""
+    import jaeger_trace
+    from ansible.module_utils.testing import patch_module_args
+
+    out = io.StringIO()
+    with patch_module_args(params), contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):
+        jaeger_trace.main()
+    return json.loads(out.getvalue())
+
+
+def send_scenario(otlp_url: str) -> dict:
+    from otlp import emit_trace
+
+    sent = {}
+    for service, spec in SCENARIO.items():
+        ids = [
+            emit_trace(
+                otlp_url,
+                service,
+                parent=spec["parent"],
+                child=spec["child"],
+                child_ms=spec["child_ms"],
+                attributes=spec["attributes"],
+            )
+            for _ in range(spec["traces"])
+        ]
+        sent[service] = {**spec, "trace_ids": ids}
+    return sent
+
+
+def wait_ingested(query_url: str, sent: dict, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    for service, spec in sent.items():
+        url = f"{query_url}/api/traces?service={quote(service)}&limit=100"
+        while len(get_json(url)["data"] or []) < spec["traces"]:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"Jaeger did not show the traces of {service} within {timeout}s")
+            time.sleep(0.3)
+
+
+def record(query_url: str, otlp_url: str, version: str) -> None:
+    from ansible.module_utils import jaeger_query
+
+    recorder = Recorder(jaeger_query.open_url)
+    jaeger_query.open_url = recorder
+    client = jaeger_query.Client(query_url)
+
+    # An empty Jaeger first: {} / null lists.
+    recorder.stage = "empty"
+    for api, path in (("v3", "/api/v3/services"), ("v1", "/api/services")):
+        recorder.api, recorder.case = api, "empty"
+        client.get(path)
+
+    sent = send_scenario(otlp_url)
+    wait_ingested(query_url, sent)
+
+    cases = []
+    recorder.stage = "scenario"
+    for api in ("v3", "v1"):
+        for name, params, expect in CASES:
+            recorder.api, recorder.case = api, name
+            full = {"url": query_url, "api": api, "timeout": 0, **params}
+            result = run_case(full)
+            if result.get("reason") != expect:
+                raise SystemExit(f"case {name} ({api}) gave {result.get('reason')}, not {expect}: {result.get('msg')}")
+            cases.append(
+                {
+                    "name": name,
+                    "api": api,
+                    "params": {k: v for k, v in full.items() if k != "url"},
+                    "expect": expect,
+                    "live_msg": result["msg"],
+                }
+            )
+            print(f"{api} {name:20} {result['msg']}")
+
+    recorder.stage = "raw"
+    for api, path, params in RAW:
+        recorder.api, recorder.case = api, "raw"
+        with contextlib.suppress(jaeger_query.JaegerError):
+            client.get(path, params)
+
+    write(
+        recorder.exchanges,
+        {
+            "jaeger": version,
+            "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "services": sent,
+            "cases": cases,
+        },
+    )
+
+
+def write(exchanges: list, scenario: dict) -> None:
+    bodies = FIXTURES / "bodies"
+    shutil.rmtree(bodies, ignore_errors=True)
+    bodies.mkdir(parents=True)
+    index = []
+    for n, ex in enumerate(exchanges, 1):
+        slug = re.sub(r"[^a-z0-9]+", "-", f"{ex['api']} {ex['case']} {ex['path']}".lower()).strip("-")[:80]
+        ext = "html" if "html" in ex["content_type"] else "json"
+        name = f"{n:03d}-{slug}.{ext}"
+        (bodies / name).write_bytes(ex["body"])
+        index.append({**{k: v for k, v in ex.items() if k != "body"}, "body_file": f"bodies/{name}"})
+    (FIXTURES / "exchanges.json").write_text(json.dumps(index, indent=1) + "\n")
+    (FIXTURES / "scenario.json").write_text(json.dumps(scenario, indent=1) + "\n")
+    print(f"wrote {len(index)} exchanges to {FIXTURES.relative_to(ROOT)}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--query-url", help="use this (empty!) Jaeger's query base instead of starting one")
+    parser.add_argument("--otlp-url", help="its OTLP/HTTP base, e.g. http://127.0.0.1:4318")
+    parser.add_argument("--docker", action="store_true", help="start JAEGER_IMAGE rather than the binary")
+    args = parser.parse_args()
+    if args.query_url:
+        if not args.otlp_url:
+            parser.error("--query-url needs --otlp-url")
+        record(args.query_url.rstrip("/"), args.otlp_url.rstrip("/"), f"external {args.query_url}")
+        return 0
+    with LocalJaeger("docker" if args.docker else "binary") as jaeger:
+        record(jaeger.query_url, jaeger.otlp_url, jaeger.version)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
