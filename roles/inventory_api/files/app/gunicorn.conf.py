@@ -1,0 +1,25 @@
+"""gunicorn settings for the inventory API (read from the image's /app)."""
+
+import os
+
+wsgi_app = "wsgi:app"
+# Inside the container; the host publishes it on 127.0.0.1 only (compose `ports`).
+bind = os.environ.get("INVENTORY_API_BIND", "0.0.0.0:5000")  # noqa: S104
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+# No preload: each worker imports wsgi.py after the fork and sets up its own tracer provider.
+preload_app = False
+timeout = 30
+# Long enough for the last span batch to be exported (exporter timeout 3 s) when a worker stops.
+graceful_timeout = 15
+accesslog = "-"
+errorlog = "-"
+loglevel = os.environ.get("INVENTORY_LOG_LEVEL", "info").lower()
+
+
+def worker_exit(server, worker):
+    """Flush queued spans before the worker goes; atexit alone is not reliable for gunicorn workers."""
+    import tracing
+
+    tracing.shutdown_active()
