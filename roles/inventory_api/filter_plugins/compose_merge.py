@@ -1,0 +1,274 @@
+"""Filter `inventory_api_compose_merge`: put the inventory API's service into a compose file, keep the rest.
+
+The lab10 compose file belongs to the student: other services (minio, ...), volumes, networks and the
+variables they set by hand must survive. Only the keys the role owns change. With ruamel.yaml (the
+controller's venv has it) the file is edited round-trip, so comments, key order and quoting survive too;
+without it PyYAML is used and comments are lost (the role keeps a backup of the original either way).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import yaml
+
+try:
+    from ansible.errors import AnsibleFilterError
+except ImportError:  # the filter is also unit-tested without ansible-core on the path
+
+    class AnsibleFilterError(Exception):  # type: ignore[no-redef]
+        pass
+
+
+try:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    HAVE_RUAMEL = True
+except ImportError:
+    HAVE_RUAMEL = False
+
+# Key order of a service the role creates from nothing; keys of an existing service keep their order.
+FRESH_KEY_ORDER = ("build", "image", "restart", "ports", "environment", "volumes", "healthcheck")
+_KEY_LINE = re.compile(r"^[^#\-\s][^#]*:\s*(#.*)?$")
+
+
+def _plain(value: Any) -> Any:
+    """Deep copy into plain Python types: YAML dumpers refuse Ansible's tagged str/dict/list subclasses."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    return str(value)
+
+
+def _env_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _env_key(entry: Any) -> str:
+    return str(entry).split("=", 1)[0].strip()
+
+
+def _volume_target(entry: Any) -> str | None:
+    """Container path of a short (`src:dst[:mode]`) or long (`{target: ...}`) volume entry."""
+    if isinstance(entry, Mapping):
+        target = entry.get("target")
+        return str(target) if target is not None else None
+    parts = str(entry).split(":")
+    if len(parts) == 1:
+        return parts[0]
+    return parts[1]
+
+
+def _under(path: str | None, roots: Iterable[str]) -> bool:
+    if path is None:
+        return False
+    path = path.rstrip("/") or "/"
+    return any(path == root.rstrip("/") or path.startswith(root.rstrip("/") + "/") for root in roots)
+
+
+def _guess_indent(text: str) -> tuple[int, int]:
+    """(mapping indent, dash offset) as the student's file uses them, so a round trip does not re-indent it."""
+    mapping = offset = None
+    parent: int | None = None  # indentation of the last `key:` line that opens a block
+    for line in text.splitlines():
+        body = line.lstrip(" ")
+        if not body or body.startswith("#"):
+            continue
+        indent = len(line) - len(body)
+        if body.startswith("-"):
+            if offset is None and parent is not None and indent >= parent:
+                offset = indent - parent
+            parent = None
+        else:
+            if mapping is None and parent is not None and indent > parent:
+                mapping = indent - parent
+            parent = indent if _KEY_LINE.match(body) else None
+        if mapping is not None and offset is not None:
+            break
+    return mapping or 2, 2 if offset is None else offset
+
+
+class _Doc:
+    """Load/dump with ruamel.yaml round-trip when available, else PyYAML."""
+
+    def __init__(self, text: str, use_ruamel: bool) -> None:
+        self.use_ruamel = use_ruamel and HAVE_RUAMEL
+        self.explicit_start = bool(re.match(r"(?:[ \t]*(?:#[^\n]*)?\n)*---", text))
+        if self.use_ruamel:
+            mapping, offset = _guess_indent(text)
+            self._yaml = YAML(typ="rt")
+            self._yaml.preserve_quotes = True
+            self._yaml.width = 4096  # never fold a long command or URL onto two lines
+            self._yaml.indent(mapping=mapping, sequence=offset + 2, offset=offset)
+            self._yaml.explicit_start = self.explicit_start
+        try:
+            data = self._yaml.load(text) if self.use_ruamel else yaml.safe_load(text)
+        except Exception as exc:  # both libraries raise their own YAMLError types
+            raise AnsibleFilterError(f"the existing compose file is not valid YAML, nothing was changed: {exc}") from exc
+        if data is None:
+            data = self.new_map()
+        if not isinstance(data, Mapping):
+            raise AnsibleFilterError("the existing compose file is not a YAML mapping (services: ...), nothing was changed")
+        self.data = data
+
+    def new_map(self) -> dict:
+        return CommentedMap() if self.use_ruamel else {}
+
+    def new_seq(self, items: Iterable[Any] = ()) -> list:
+        return CommentedSeq(items) if self.use_ruamel else list(items)
+
+    def dump(self) -> str:
+        if self.use_ruamel:
+            out = io.StringIO()
+            self._yaml.dump(self.data, out)
+            return out.getvalue()
+        return yaml.safe_dump(
+            self.data, sort_keys=False, default_flow_style=False, width=4096, explicit_start=self.explicit_start
+        )
+
+
+def _merge_environment(doc: _Doc, svc: dict, env: Mapping[str, Any], absent: Iterable[str]) -> None:
+    absent = set(absent) - set(env)
+    current = svc.get("environment")
+    if current is None:
+        if env:
+            svc["environment"] = doc.new_seq(f"{k}={_env_value(v)}" for k, v in env.items())
+        return
+    if isinstance(current, Mapping):  # keep the student's form: a mapping stays a mapping
+        for key in absent:
+            current.pop(key, None)
+        for key, value in env.items():
+            current[key] = _env_value(value)
+        return
+    if not isinstance(current, list):
+        raise AnsibleFilterError("services.<inventory>.environment must be a list (- K=V) or a mapping (K: V)")
+    for index in reversed(range(len(current))):
+        if _env_key(current[index]) in absent:
+            del current[index]
+    for key, value in env.items():
+        entry = f"{key}={_env_value(value)}"
+        positions = [i for i, item in enumerate(current) if _env_key(item) == key]
+        if positions:
+            current[positions[0]] = entry  # in place, so the student's order and comments stay
+            for i in reversed(positions[1:]):  # a duplicate would make the winner unclear
+                del current[i]
+        else:
+            current.append(entry)
+
+
+def _merge_volumes(doc: _Doc, svc: dict, volumes: Iterable[Any], removed_targets: Iterable[str]) -> None:
+    volumes = list(volumes)
+    current = svc.get("volumes")
+    if current is None:
+        if volumes:
+            svc["volumes"] = doc.new_seq(volumes)
+        return
+    if not isinstance(current, list):
+        raise AnsibleFilterError("services.<inventory>.volumes must be a list")
+    removed_targets = list(removed_targets)
+    for index in reversed(range(len(current))):
+        if _under(_volume_target(current[index]), removed_targets):
+            del current[index]
+    for volume in volumes:
+        target = _volume_target(volume)
+        positions = [i for i, item in enumerate(current) if _volume_target(item) == target]
+        if positions:
+            current[positions[0]] = volume
+        else:
+            current.append(volume)
+
+
+def compose_merge(
+    current: str | None,
+    service_name: str,
+    service: Mapping[str, Any] | None = None,
+    defaults: Mapping[str, Any] | None = None,
+    environment: Mapping[str, Any] | None = None,
+    environment_absent: Iterable[str] = (),
+    volumes: Iterable[Any] = (),
+    volume_targets_removed: Iterable[str] = (),
+    keys_removed: Iterable[str] = (),
+    top_level: Mapping[str, Mapping[str, Any]] | None = None,
+    header: str = "",
+    use_ruamel: bool = True,
+) -> str:
+    """Return the compose text `current` with service `service_name` brought to the wanted state.
+
+    service: keys the role owns, replaced whole (build, image, healthcheck).
+    defaults: keys set only when the service lacks them (ports, restart): the student's choice wins.
+    environment: variables the role manages; others stay, in the student's list or mapping form.
+    environment_absent: variable names to delete (an option the role no longer sets).
+    volumes: entries ensured by container target (replaced in place when the target is already mounted).
+    volume_targets_removed: container paths whose mounts are dropped (a bind mount over /app would hide the
+        image's code).
+    keys_removed: service keys dropped because the image defines them (command, entrypoint, ...).
+    top_level: {section: {name: definition}} merged by name (secrets for the build's CA bundle).
+    header: comment block put at the top once (`ansible_managed | comment`).
+    """
+    text = "" if current is None else str(current)
+    doc = _Doc(text, use_ruamel)
+    data = doc.data
+    service_name = str(service_name)
+
+    services = data.get("services")
+    if services is None:
+        services = data["services"] = doc.new_map()
+    if not isinstance(services, Mapping):
+        raise AnsibleFilterError("`services:` in the existing compose file is not a mapping, nothing was changed")
+    fresh = not isinstance(services.get(service_name), Mapping)
+    if services.get(service_name) is not None and fresh:
+        raise AnsibleFilterError(f"services.{service_name} in the existing compose file is not a mapping")
+    svc = doc.new_map() if fresh else services[service_name]
+
+    for key in keys_removed:
+        svc.pop(key, None)
+    for key, value in _plain(service or {}).items():
+        svc[key] = value
+    for key, value in _plain(defaults or {}).items():
+        if key not in svc:
+            svc[key] = value
+    _merge_environment(doc, svc, _plain(environment or {}), [str(k) for k in environment_absent])
+    _merge_volumes(doc, svc, _plain(list(volumes)), [str(t) for t in volume_targets_removed])
+
+    if fresh:
+        ordered = doc.new_map()
+        for key in sorted(svc, key=lambda k: FRESH_KEY_ORDER.index(k) if k in FRESH_KEY_ORDER else len(FRESH_KEY_ORDER)):
+            ordered[key] = svc[key]
+        services[service_name] = ordered
+
+    for section, entries in _plain(top_level or {}).items():
+        if not entries:
+            continue
+        target = data.get(section)
+        if target is None:
+            target = data[section] = doc.new_map()
+        if not isinstance(target, Mapping):
+            raise AnsibleFilterError(f"top-level `{section}:` in the existing compose file is not a mapping")
+        for name, definition in entries.items():
+            target[name] = definition
+
+    out = doc.dump()
+    header = str(header or "").strip("\n")
+    if header and not out.startswith(header):
+        out = f"{header}\n{out}"
+    return out
+
+
+class FilterModule:
+    """Ansible entry point."""
+
+    def filters(self) -> dict:
+        return {"inventory_api_compose_merge": compose_merge}

@@ -1,0 +1,341 @@
+"""The role's compose merge filter (roles/inventory_api/filter_plugins/compose_merge.py)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+import yaml
+
+PLUGIN = Path(__file__).resolve().parents[2] / "roles" / "inventory_api" / "filter_plugins" / "compose_merge.py"
+_spec = importlib.util.spec_from_file_location("inventory_api_compose_merge", PLUGIN)
+compose_merge_module = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(compose_merge_module)
+merge = compose_merge_module.compose_merge
+
+HEADER = "#\n# Ansible managed\n#"
+MANAGED = {
+    "OTEL_EXPORTER_OTLP_ENDPOINT": "https://jaeger.sysadm.ee",
+    "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+    "OTEL_SERVICE_NAME": "inventory.student-xyz.sysadm.ee",
+    "INVENTORY_CACHE_SLEEP_SECONDS": "0.3",
+}
+ROLE_ARGS = {
+    "service": {
+        "build": {"context": "/home/centos/lab10/inventory-api", "args": {"BASE_IMAGE": "python:3.11-slim"}},
+        "image": "lab10-inventory-api:0123456789ab",
+        "healthcheck": {"test": ["CMD", "/opt/venv/bin/python", "-c", "print(1)"], "interval": "10s"},
+    },
+    "defaults": {"restart": "unless-stopped", "ports": ["127.0.0.1:5000:5000"]},
+    "environment": MANAGED,
+    "volumes": ["/data/inventory:/data"],
+    "volume_targets_removed": ["/app"],
+    "keys_removed": ["command", "entrypoint", "working_dir", "user"],
+    "header": HEADER,
+}
+
+MINIO = {
+    "image": "minio/minio:latest",
+    "command": "server /data",
+    "volumes": ["/data/minio:/data"],
+    "networks": ["backend"],
+    "environment": {"MINIO_ROOT_USER": "admin"},
+}
+TOP_VOLUMES = {"minio-cache": {"driver": "local"}}
+TOP_NETWORKS = {"backend": {"driver": "bridge"}}
+
+LIST_ENV = """\
+# lab10 compose file, edited by hand
+services:
+  minio:
+    image: minio/minio:latest
+    command: server /data
+    volumes:
+      - /data/minio:/data
+    networks:
+      - backend
+    environment:
+      MINIO_ROOT_USER: admin
+  inventory:
+    build: ./inventory
+    command: python app.py
+    ports:
+      - "127.0.0.1:5000:5000"
+    environment:
+      - FLASK_DEBUG=0   # student's own
+      - OTEL_SERVICE_NAME=inventory.typo.sysadm.ee
+    volumes:
+      - /data/inventory:/data
+      - ./inventory:/app
+    networks:
+      - backend
+volumes:
+  minio-cache:
+    driver: local
+networks:
+  backend:
+    driver: bridge
+"""
+
+DICT_ENV = """\
+services:
+    minio:
+        image: minio/minio:latest
+        command: server /data
+        volumes:
+        - /data/minio:/data
+        networks:
+        - backend
+        environment:
+            MINIO_ROOT_USER: admin
+    inventory:
+        image: inventory:latest
+        restart: always
+        environment:
+            FLASK_DEBUG: "0"
+            OTEL_EXPORTER_OTLP_PROTOCOL: grpc
+        volumes:
+        - type: bind
+          source: /data/inventory
+          target: /data
+volumes:
+    minio-cache:
+        driver: local
+networks:
+    backend:
+        driver: bridge
+"""
+
+NO_ENV = """\
+services:
+  minio:
+    image: minio/minio:latest
+    command: server /data
+    volumes: ["/data/minio:/data"]
+    networks: [backend]
+    environment:
+      MINIO_ROOT_USER: admin
+  inventory:
+    build: ./inventory
+    ports: ["5000:5000"]
+volumes:
+  minio-cache:
+    driver: local
+networks:
+  backend:
+    driver: bridge
+"""
+
+NO_INVENTORY = """\
+services:
+  minio:
+    image: minio/minio:latest
+    command: server /data
+    volumes:
+      - /data/minio:/data
+    networks:
+      - backend
+    environment:
+      MINIO_ROOT_USER: admin
+volumes:
+  minio-cache:
+    driver: local
+networks:
+  backend:
+    driver: bridge
+"""
+
+STUDENT_FILES = {"list-env": LIST_ENV, "dict-env": DICT_ENV, "no-env": NO_ENV, "no-inventory": NO_INVENTORY}
+
+
+@pytest.fixture(params=[True, False], ids=["ruamel", "pyyaml"])
+def use_ruamel(request):
+    return request.param
+
+
+@pytest.fixture(params=sorted(STUDENT_FILES))
+def student(request):
+    return request.param, STUDENT_FILES[request.param]
+
+
+def run(text, use_ruamel=True, **overrides):
+    return merge(text, "inventory", **{**ROLE_ARGS, **overrides}, use_ruamel=use_ruamel)
+
+
+def env_of(service: dict) -> dict:
+    env = service.get("environment") or {}
+    if isinstance(env, dict):
+        return {k: (None if v is None else str(v)) for k, v in env.items()}
+    return dict(entry.split("=", 1) if "=" in entry else (entry, None) for entry in env)
+
+
+def test_other_services_volumes_networks_untouched(student, use_ruamel):
+    _, text = student
+    out = yaml.safe_load(run(text, use_ruamel))
+    assert out["services"]["minio"] == MINIO
+    assert out["volumes"] == TOP_VOLUMES
+    assert out["networks"] == TOP_NETWORKS
+
+
+def test_managed_variables_set_and_overwritten(student, use_ruamel):
+    _, text = student
+    env = env_of(yaml.safe_load(run(text, use_ruamel))["services"]["inventory"])
+    for key, value in MANAGED.items():
+        assert env[key] == value
+
+
+def test_student_variables_kept(student, use_ruamel):
+    name, text = student
+    env = env_of(yaml.safe_load(run(text, use_ruamel))["services"]["inventory"])
+    if name in ("list-env", "dict-env"):
+        assert env["FLASK_DEBUG"] == "0"
+    assert set(env) - set(MANAGED) == ({"FLASK_DEBUG"} if name in ("list-env", "dict-env") else set())
+
+
+@pytest.mark.parametrize(("name", "form"), [("list-env", list), ("dict-env", dict), ("no-env", list)])
+def test_environment_form_is_kept(name, form, use_ruamel):
+    out = yaml.safe_load(run(STUDENT_FILES[name], use_ruamel))
+    assert isinstance(out["services"]["inventory"]["environment"], form)
+
+
+def test_list_env_replaced_in_place():
+    out = yaml.safe_load(run(LIST_ENV))
+    env = out["services"]["inventory"]["environment"]
+    assert env[0] == "FLASK_DEBUG=0"
+    assert env[1] == "OTEL_SERVICE_NAME=inventory.student-xyz.sysadm.ee"
+    assert sum(entry.startswith("OTEL_SERVICE_NAME=") for entry in env) == 1
+
+
+def test_owned_keys_replaced_and_defaults_only_when_missing(use_ruamel):
+    out = yaml.safe_load(run(DICT_ENV, use_ruamel))["services"]["inventory"]
+    assert out["image"] == "lab10-inventory-api:0123456789ab"
+    assert out["build"]["context"] == "/home/centos/lab10/inventory-api"
+    assert out["restart"] == "always"  # the student's restart policy wins
+    assert out["ports"] == ["127.0.0.1:5000:5000"]
+    no_env = yaml.safe_load(run(NO_ENV, use_ruamel))["services"]["inventory"]
+    assert no_env["ports"] == ["5000:5000"]  # their port mapping stays
+    assert no_env["restart"] == "unless-stopped"
+
+
+def test_code_shadowing_mount_and_command_dropped_data_mount_kept(use_ruamel):
+    out = yaml.safe_load(run(LIST_ENV, use_ruamel))["services"]["inventory"]
+    assert out["volumes"] == ["/data/inventory:/data"]
+    assert "command" not in out
+    assert out["networks"] == ["backend"]
+
+
+def test_long_syntax_data_volume_replaced_in_place(use_ruamel):
+    out = yaml.safe_load(run(DICT_ENV, use_ruamel))["services"]["inventory"]
+    assert out["volumes"] == ["/data/inventory:/data"]
+
+
+def test_fresh_file_is_complete(use_ruamel):
+    text = run("", use_ruamel, top_level={"secrets": {"inventory_api_extra_ca": {"file": "/x/ca.pem"}}})
+    assert text.startswith(HEADER + "\n")
+    out = yaml.safe_load(text)
+    svc = out["services"]["inventory"]
+    assert list(svc) == ["build", "image", "restart", "ports", "environment", "volumes", "healthcheck"]
+    assert svc["ports"] == ["127.0.0.1:5000:5000"]
+    assert svc["restart"] == "unless-stopped"
+    assert svc["volumes"] == ["/data/inventory:/data"]
+    assert env_of(svc) == MANAGED
+    assert isinstance(svc["environment"], list)
+    assert out["secrets"] == {"inventory_api_extra_ca": {"file": "/x/ca.pem"}}
+
+
+def test_none_is_a_fresh_file():
+    assert run(None) == run("")
+
+
+def test_environment_absent_removes_only_named(use_ruamel):
+    text = run(LIST_ENV, use_ruamel, environment_absent=["FLASK_DEBUG", "OTEL_SERVICE_NAME"])
+    env = env_of(yaml.safe_load(text)["services"]["inventory"])
+    assert "FLASK_DEBUG" not in env
+    assert env["OTEL_SERVICE_NAME"] == MANAGED["OTEL_SERVICE_NAME"]  # a managed name is never removed
+
+
+def test_env_values_become_strings():
+    text = run("", environment={"WEB_CONCURRENCY": 2, "FLAG": True})
+    assert env_of(yaml.safe_load(text)["services"]["inventory"]) == {"WEB_CONCURRENCY": "2", "FLAG": "true"}
+
+
+def test_idempotent(student, use_ruamel):
+    _, text = student
+    once = run(text, use_ruamel)
+    assert run(once, use_ruamel) == once
+
+
+def test_comments_and_quotes_survive_with_ruamel():
+    out = run(LIST_ENV)
+    assert "# lab10 compose file, edited by hand" in out
+    assert "# student's own" in out
+    assert '- "127.0.0.1:5000:5000"' in out
+
+
+@pytest.mark.parametrize(("name", "indent"), [("list-env", "      - FLASK_DEBUG"), ("dict-env", "        - /data/minio")])
+def test_indentation_style_kept_with_ruamel(name, indent):
+    assert any(line.startswith(indent) for line in run(STUDENT_FILES[name]).splitlines())
+
+
+def test_explicit_document_start_kept(use_ruamel):
+    assert "\n---\n" in "\n" + run("---\n" + NO_ENV, use_ruamel).split(HEADER + "\n", 1)[1]
+
+
+def test_header_added_once():
+    once = run(LIST_ENV)
+    assert once.count("Ansible managed") == 1
+    assert run(once).count("Ansible managed") == 1
+
+
+def test_top_level_secrets_merged_by_name():
+    text = "services: {}\nsecrets:\n  theirs:\n    file: ./theirs.txt\n"
+    out = yaml.safe_load(run(text, top_level={"secrets": {"ours": {"file": "/x"}}}))
+    assert out["secrets"] == {"theirs": {"file": "./theirs.txt"}, "ours": {"file": "/x"}}
+
+
+def test_other_service_name():
+    out = yaml.safe_load(merge(LIST_ENV, "api", environment={"A": "1"}))
+    assert out["services"]["api"] == {"environment": ["A=1"]}
+    assert "build" in out["services"]["inventory"]
+
+
+def test_tagged_subclasses_are_accepted():
+    """Ansible 2.19 passes str/dict subclasses; the dumpers must still see plain types."""
+
+    class TaggedStr(str):
+        pass
+
+    class TaggedDict(dict):
+        pass
+
+    out = merge("", "inventory", environment=TaggedDict({TaggedStr("K"): TaggedStr("v")}), use_ruamel=False)
+    assert yaml.safe_load(out)["services"]["inventory"]["environment"] == ["K=v"]
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("services: [1\n", "not valid YAML"),
+        ("- a\n- b\n", "not a YAML mapping"),
+        ("services: [a, b]\n", "not a mapping"),
+        ("services:\n  inventory: 3\n", "not a mapping"),
+        ("services:\n  inventory:\n    environment: FOO=1\n", "list (- K=V) or a mapping"),
+        ("services:\n  inventory:\n    volumes: /a:/b\n", "volumes must be a list"),
+    ],
+)
+def test_errors_say_nothing_changed(text, fragment, use_ruamel):
+    with pytest.raises(compose_merge_module.AnsibleFilterError, match=fragment.replace("(", r"\(").replace(")", r"\)")):
+        run(text, use_ruamel)
+
+
+@pytest.mark.parametrize(
+    ("entry", "target"),
+    [("/a:/b", "/b"), ("/a:/b:ro", "/b"), ("/b", "/b"), ({"type": "bind", "source": "/a", "target": "/b"}, "/b")],
+)
+def test_volume_target(entry, target):
+    assert compose_merge_module._volume_target(entry) == target
+
+
+def test_filter_module_exports_the_filter():
+    assert compose_merge_module.FilterModule().filters() == {"inventory_api_compose_merge": merge}
