@@ -63,8 +63,8 @@ def v1_traces(doc, what):
     traces = []
     for raw in as_list(v1_data(doc, what), what, "data"):
         raw = as_dict(raw, what, "trace")
-        processes = raw.get("processes") or {}
-        processes = as_dict(processes, what, "processes")
+        processes = raw.get("processes")
+        processes = {} if processes is None else as_dict(processes, what, "processes")
         spans = []
         for item in as_list(raw.get("spans"), what, "spans"):
             item = as_dict(item, what, "span")
@@ -175,7 +175,8 @@ def v3_traces(doc, what):
         result = as_dict(part["result"], what, "result")
         for resource_spans in as_list(result.get("resourceSpans"), what, "resourceSpans"):
             resource_spans = as_dict(resource_spans, what, "resourceSpans[]")
-            resource = as_dict(resource_spans.get("resource") or {}, what, "resource")
+            resource = resource_spans.get("resource")
+            resource = {} if resource is None else as_dict(resource, what, "resource")
             service = otlp_attributes(resource.get("attributes")).get("service.name")
             for scope_spans in as_list(resource_spans.get("scopeSpans"), what, "scopeSpans"):
                 scope_spans = as_dict(scope_spans, what, "scopeSpans[]")

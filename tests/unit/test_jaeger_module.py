@@ -1,0 +1,326 @@
+"""jaeger_trace as a whole (AnsibleModule in, JSON out), on recorded Jaeger answers.
+
+In the style of ansible-core's test_uri.py: the HTTP call (open_url) is patched, the module
+args are set with patch_module_args, and the result is read from stdout after SystemExit.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import ssl
+import urllib.error
+from unittest import mock
+
+import jaeger_trace
+import pytest
+from ansible.module_utils import jaeger_query
+from ansible.module_utils.testing import patch_module_args
+from jaeger_replay import FakeJaeger, load_scenario
+
+SCENARIO = load_scenario()
+SERVICES = SCENARIO["services"]
+CASES = SCENARIO["cases"]
+BASE = "http://jaeger.test:16686"
+
+
+def run(params, fake, capsys):
+    """(exit code, result) of one module run with open_url replaced by `fake`."""
+    with mock.patch.object(jaeger_query, "open_url", fake), patch_module_args({"url": BASE, **params}):
+        with pytest.raises(SystemExit) as exc:
+            jaeger_trace.main()
+    out = capsys.readouterr().out
+    result = json.loads(out)
+    assert "Traceback" not in out
+    assert "\n" not in result.get("msg", "")
+    return exc.value.code, result
+
+
+def case(name, api):
+    return next(c for c in CASES if c["name"] == name and c["api"] == api)
+
+
+def replay(name, api, capsys, **extra):
+    c = case(name, api)
+    fake = FakeJaeger(api=api, base=BASE)
+    rc, result = run({**c["params"], **extra}, fake, capsys)
+    assert fake.misses == []
+    return rc, result, c
+
+
+APIS = pytest.mark.parametrize("api", ["v3", "v1"])
+
+
+@pytest.mark.parametrize(("name", "api"), [(c["name"], c["api"]) for c in CASES])
+def test_every_recorded_case_gives_its_reason(name, api, capsys):
+    rc, result, c = replay(name, api, capsys)
+    assert result["reason"] == c["expect"]
+    assert rc == (0 if c["expect"] == "ok" else 1)
+    assert result["changed"] is False
+    assert result["api"] == api
+    assert result["polls"] == 1
+
+
+@APIS
+def test_success_returns_the_trace(api, capsys):
+    rc, result, c = replay("ok", api, capsys)
+    spec = SERVICES[c["params"]["service"]]
+    assert rc == 0
+    assert result["trace_id"] in spec["trace_ids"]
+    assert result["trace_url"] == f"{BASE}/trace/{result['trace_id']}"
+    assert result["traces_found"] == spec["traces"]
+    assert spec["child_ms"] <= result["measured_ms"] < spec["child_ms"] + 100
+    assert [(s["operation"], s["parent"]) for s in result["spans"]] == [
+        (spec["parent"], None),
+        (spec["child"], spec["parent"]),
+    ]
+    assert set(result["spans"][0]) >= {"operation", "duration_ms", "parent", "span_id", "start"}
+    assert result["waterfall"].count("\n") == len(result["spans"])
+    assert isinstance(result["elapsed"], float)
+
+
+@APIS
+def test_service_unknown_lists_nearest_services(api, capsys):
+    _, result, c = replay("service_unknown", api, capsys)
+    asked = c["params"]["service"]
+    assert 0 < len(result["services_seen"]) <= 5
+    assert set(result["services_seen"]) <= set(SERVICES)
+    # difflib: a name differing by one character comes before an unrelated one.
+    assert not any(s.startswith("minio") for s in result["services_seen"])
+    assert result["services_count"] == len(SERVICES)
+    assert f"service {asked!r} is not in Jaeger" in result["msg"]
+    assert result["services_seen"][0] in result["msg"]
+
+
+@APIS
+def test_operation_unknown_lists_the_operations(api, capsys):
+    _, result, c = replay("operation_unknown", api, capsys)
+    spec = SERVICES[c["params"]["service"]]
+    assert result["operations_seen"] == sorted(op for op in (spec["parent"], spec["child"]) if op)
+    assert f"no operation {c['params']['operation']!r}" in result["msg"]
+    assert spec["parent"] in result["msg"]
+
+
+@APIS
+@pytest.mark.parametrize("name", ["too_short", "too_long"])
+def test_duration_failures_give_the_measured_duration(api, name, capsys):
+    _, result, c = replay(name, api, capsys)
+    spec = SERVICES[c["params"]["service"]]
+    assert spec["child_ms"] <= result["measured_ms"] < spec["child_ms"] + 100
+    assert f"lasted {result['measured_ms']:.1f} ms" in result["msg"]
+    word = "min_duration" if name == "too_short" else "max_duration"
+    assert word in result["msg"]
+    # The closest miss is shown, so one can open it in the UI.
+    assert result["trace_id"] in spec["trace_ids"]
+
+
+@APIS
+def test_parent_mismatch_says_the_real_parent(api, capsys):
+    _, result, c = replay("parent_mismatch", api, capsys)
+    spec = SERVICES[c["params"]["service"]]
+    assert result["parent_seen"] == spec["parent"]
+    assert "parent_operation" in result["msg"] and spec["parent"] in result["msg"]
+
+
+@APIS
+def test_too_few_traces_counts(api, capsys):
+    _, result, c = replay("too_few_traces", api, capsys)
+    spec = SERVICES[c["params"]["service"]]
+    assert result["traces_found"] == spec["traces"] < c["params"]["min_traces"]
+    assert "min_traces" in result["msg"]
+
+
+@APIS
+def test_check_mode_runs_the_same_read_only_check(api, capsys):
+    rc, result, _ = replay("ok", api, capsys, _ansible_check_mode=True)
+    assert (rc, result["reason"], result["changed"]) == (0, "ok", False)
+
+
+def test_auto_detects_v3(capsys):
+    c = case("ok", "v3")
+    rc, result = run({**c["params"], "api": "auto"}, FakeJaeger(base=BASE), capsys)
+    assert (rc, result["api"]) == (0, "v3")
+
+
+def test_auto_falls_back_to_v1(capsys):
+    c = case("ok", "v1")
+    fake = FakeJaeger(api=None, base=BASE)
+    html = next(ex for ex in json.loads((jaeger_replay_dir() / "exchanges.json").read_text()) if ex["api"] == "html")
+    fake.routes["/api/v3/"] = (200, html["content_type"], (jaeger_replay_dir() / html["body_file"]).read_bytes())
+    rc, result = run({**c["params"], "api": "auto"}, fake, capsys)
+    assert (rc, result["api"], result["reason"]) == (0, "v1", "ok")
+
+
+def jaeger_replay_dir():
+    import jaeger_replay
+
+    return jaeger_replay.HERE
+
+
+def test_bulk_reports_each_service(capsys):
+    good = case("ok", "v3")["params"]
+    wanted = ["inventory.vm1.sysadm.ee", "inventory.vm2.sysadm.ee", "inventory.vm4.sysadm.ee",
+              "inventory.vm9.sysadm.ee", "inventory.vm5.sysadm.ee"]  # fmt: skip
+    params = {k: v for k, v in good.items() if k not in ("service", "attributes")}
+    fake = FakeJaeger(api="v3", base=BASE)
+    rc, result = run({**params, "services": wanted, "concurrency": 3}, fake, capsys)
+    assert fake.misses == []
+    assert rc == 1
+    reasons = {r["service"]: r["reason"] for r in result["results"]}
+    assert [r["service"] for r in result["results"]] == wanted
+    assert reasons == {
+        wanted[0]: "ok",
+        wanted[1]: "too_short",
+        wanted[2]: "parent_mismatch",
+        wanted[3]: "service_unknown",
+        wanted[4]: "operation_unknown",
+    }
+    failed = wanted[1:]
+    assert result["summary"] == {"total": 5, "passed": 1, "failed": 4, "failed_services": failed}
+    assert result["msg"].startswith("4 of 5 services failed: inventory.vm2.sysadm.ee (too_short), ")
+    assert result["polls"] == sum(r["polls"] for r in result["results"])
+    ok = result["results"][0]
+    assert ok["ok"] is True and ok["trace_id"] in SERVICES[wanted[0]]["trace_ids"]
+
+
+def test_bulk_all_passing_exits_ok(capsys):
+    good = case("ok_min_traces", "v1")["params"]
+    params = {k: v for k, v in good.items() if k != "service"}
+    rc, result = run({**params, "services": [good["service"], good["service"]]}, FakeJaeger(api="v1", base=BASE),
+                     capsys)  # fmt: skip
+    assert rc == 0
+    assert result["summary"] == {"total": 1, "passed": 1, "failed": 0, "failed_services": []}  # repeats dropped
+
+
+def test_bulk_message_names_the_first_few():
+    results = [{"service": f"s{i}", "ok": i % 2 == 0, "reason": "ok" if i % 2 == 0 else "no_traces"} for i in range(20)]
+    msg = jaeger_trace.bulk_message(results)
+    assert msg == ("10 of 20 services failed: s1 (no_traces), s3 (no_traces), s5 (no_traces), s7 (no_traces), "
+                   "s9 (no_traces) and 5 more")  # fmt: skip
+
+
+def failing_open_url(exc):
+    calls = []
+
+    def fake(url, *args, **kwargs):
+        calls.append(url)
+        raise exc
+
+    fake.calls = calls
+    return fake
+
+
+def test_unreachable_is_retried_until_timeout(capsys):
+    fake = failing_open_url(urllib.error.URLError(ConnectionRefusedError(111, "Connection refused")))
+    rc, result = run({"service": "s", "timeout": "0.3s", "interval": "50ms"}, fake, capsys)
+    assert (rc, result["reason"], result["error"]) == (1, "unreachable", "refused")
+    assert len(fake.calls) >= 3 and result["attempts"] == len(fake.calls)
+    assert result["elapsed"] >= 0.3
+
+
+def test_unreachable_in_bulk_fails_every_service(capsys):
+    fake = failing_open_url(urllib.error.URLError(ConnectionRefusedError(111, "Connection refused")))
+    rc, result = run({"services": ["a", "b"], "timeout": 0}, fake, capsys)
+    assert rc == 1
+    assert result["summary"] == {"total": 2, "passed": 0, "failed": 2, "failed_services": ["a", "b"]}
+    assert {r["reason"] for r in result["results"]} == {"unreachable"}
+
+
+@pytest.mark.parametrize(
+    ("exc", "reason", "words"),
+    [
+        (urllib.error.HTTPError(BASE, 401, "Unauthorized", {}, None), "auth_failed", "bearer_token"),
+        (urllib.error.HTTPError(BASE, 403, "Forbidden", {}, None), "auth_failed", "headers"),
+        (urllib.error.URLError(ssl.SSLCertVerificationError(1, "certificate verify failed")), "tls_failed", "ca_path"),
+        (urllib.error.URLError(socket.gaierror(-2, "Name or service not known")), "unreachable", "DNS"),
+    ],
+)
+def test_final_failures_are_not_retried(exc, reason, words, capsys):
+    fake = failing_open_url(exc)
+    rc, result = run({"service": "s", "timeout": 5, "interval": "10ms"}, fake, capsys)
+    assert (rc, result["reason"]) == (1, reason)
+    assert words in result["msg"]
+    if reason != "unreachable":
+        assert len(fake.calls) == 1 and result["elapsed"] < 1
+
+
+def test_bearer_token_is_sent_and_never_shown(capsys):
+    c = case("ok", "v3")
+    fake = FakeJaeger(api="v3", base=BASE)
+    rc, result = run({**c["params"], "bearer_token": "s3cret-token"}, fake, capsys)
+    assert rc == 0
+    assert all(call["headers"]["Authorization"] == "Bearer s3cret-token" for call in fake.calls)
+    assert "s3cret-token" not in json.dumps(result)
+
+
+def test_tls_options_reach_open_url(capsys):
+    c = case("ok", "v3")
+    fake = FakeJaeger(api="v3", base=BASE)
+    run({**c["params"], "validate_certs": False, "ca_path": "/etc/course-ca.pem"}, fake, capsys)
+    assert {(call["validate_certs"], call["ca_path"]) for call in fake.calls} == {(False, "/etc/course-ca.pem")}
+
+
+def test_polls_until_the_trace_arrives(capsys):
+    c = case("ok", "v1")
+    fake = FakeJaeger(api="v1", base=BASE)
+    real, searches = fake.__call__, []
+
+    def late(url, *args, **kwargs):
+        # The first two searches come before the SDK's batch was exported: empty answers.
+        if "/api/traces?" in url:
+            searches.append(url)
+            if len(searches) <= 2:
+                return jaeger_query_empty_v1()
+        return real(url, *args, **kwargs)
+
+    rc, result = run({**c["params"], "timeout": 10, "interval": "10ms"}, late, capsys)
+    assert (rc, result["reason"], result["polls"]) == (0, "ok", 3)
+
+
+def jaeger_query_empty_v1():
+    from jaeger_replay import Response
+
+    return Response(200, b'{"data":[],"total":0,"limit":0,"offset":0,"errors":null}', "application/json")
+
+
+@pytest.mark.parametrize(
+    ("params", "words"),
+    [
+        ({"service": "s", "min_duration": "soon"}, "min_duration: cannot parse"),
+        ({"service": "s", "max_duration": "-1ms"}, "max_duration: cannot parse"),
+        ({"service": "s", "min_duration": "2s", "max_duration": "1s"}, "min_duration is longer than max_duration"),
+        ({"service": "s", "timeout": "forever"}, "timeout: cannot parse"),
+        ({"service": "s", "since": 0}, "since must be longer than 0"),
+        ({"service": "s", "min_traces": 0}, "min_traces must be at least 1"),
+        ({"service": "s", "concurrency": 0}, "concurrency must be at least 1"),
+        ({"services": []}, "services must not be empty"),
+        ({"services": ["a", " "]}, "service names must not be empty"),
+        ({"service": "s", "operation": ""}, "operation must not be empty"),
+        ({"service": "s", "url": "jaeger:16686"}, "url: 'jaeger:16686' must look like"),
+    ],
+)
+def test_bad_parameters(params, words, capsys):
+    fake = failing_open_url(AssertionError("no request expected"))
+    rc, result = run(params, fake, capsys)
+    assert (rc, result["reason"]) == (1, "bad_parameter")
+    assert words in result["msg"]
+    assert fake.calls == []
+
+
+@pytest.mark.parametrize(
+    ("params", "words"),
+    [({}, "one of the following is required: service, services"),
+     ({"service": "a", "services": ["b"]}, "mutually exclusive"),
+     ({"service": "a", "api": "v2"}, "value of api must be one of")],
+)  # fmt: skip
+def test_argument_spec_rejects(params, words, capsys):
+    rc, result = run(params, failing_open_url(AssertionError("no request expected")), capsys)
+    assert rc == 1 and result["failed"] is True
+    assert words in result["msg"]
+
+
+def test_internal_errors_become_a_one_line_failure(capsys):
+    with mock.patch.object(jaeger_trace.Checker, "run", side_effect=RuntimeError("boom")):
+        rc, result = run(case("ok", "v3")["params"], FakeJaeger(api="v3", base=BASE), capsys)
+    assert (rc, result["reason"]) == (1, "internal_error")
+    assert result["msg"] == "jaeger_trace internal error: RuntimeError: boom"
