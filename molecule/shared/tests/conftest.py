@@ -1,14 +1,9 @@
-"""Shared testinfra fixtures for the molecule scenarios; on failure, attach the stack's logs."""
+"""Fixtures for every scenario's testinfra tests (in the folders below); on failure, attach the stack's logs."""
 
 from __future__ import annotations
 
-import json
-import shlex
-
 import pytest
-
-COMPOSE_FILE = "/home/centos/lab10/docker-compose.yml"
-COMPOSE = f"docker compose -p lab10 -f {COMPOSE_FILE}"
+from lab10_checks import COMPOSE
 
 
 @pytest.fixture(scope="module")
@@ -20,24 +15,6 @@ def lab_vars(host) -> dict:
 def service_name(lab_vars) -> str:
     vm_name = lab_vars.get("inventory_api_vm_name") or lab_vars["inventory_hostname"].split(".")[0]
     return f"inventory.{vm_name}.sysadm.ee"
-
-
-def http(host, path: str, token: str | None = None) -> tuple[int, str]:
-    """(status, body) of a request from inside the VM to the API on 127.0.0.1:5000."""
-    header = f"-H {shlex.quote('Authorization: Bearer ' + token)}" if token else ""
-    result = host.run(f"curl -s -o /tmp/body -w '%{{http_code}}' {header} http://127.0.0.1:5000{path}")
-    return int(result.stdout or 0), host.file("/tmp/body").content_string
-
-
-def inspect_service(host, service: str) -> dict:
-    container_id = host.check_output(f"{COMPOSE} ps -q {service}")
-    return json.loads(host.check_output(f"docker inspect {container_id}"))[0]
-
-
-def jaeger_trace(host, lab_vars, service: str, **options) -> dict:
-    """Run the jaeger_trace module on the VM (it reaches the test Jaeger by its alias)."""
-    args = {"url": lab_vars["inventory_api_jaeger_query_url"], "service": service, "timeout": 30, **options}
-    return host.ansible("jaeger_trace", args, check=False)
 
 
 @pytest.hookimpl(hookwrapper=True)

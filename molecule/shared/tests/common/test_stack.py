@@ -1,6 +1,6 @@
 """The provisioned lab VM: compose settings, the running container, the API and its auth."""
 
-from conftest import COMPOSE_FILE, http, inspect_service
+from lab10_checks import COMPOSE_FILE, http, inspect_service
 
 
 def test_compose_file_sets_the_otel_variables(host, service_name, lab_vars):

@@ -1,6 +1,6 @@
 """The mission: a request to the API leaves a trace in Jaeger with the slow child span."""
 
-from conftest import http, jaeger_trace
+from lab10_checks import http, jaeger_trace
 
 
 def test_jaeger_holds_the_slow_span_under_the_route(host, service_name, lab_vars):

@@ -3,7 +3,7 @@
 import time
 
 import docker
-from conftest import http, inspect_service, jaeger_trace
+from lab10_checks import http, inspect_service, jaeger_trace
 
 SLEEP_BUDGET_S = 0.3 + 0.5  # the deliberate slow span plus generous headroom
 
