@@ -1,0 +1,206 @@
+"""Polling and bulk orchestration (jaeger_check.Checker) with an in-memory API and a fake clock."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from ansible.module_utils.jaeger_check import CLOCK_SKEW_US, Checker, nearest
+from ansible.module_utils.jaeger_match import Criteria
+from ansible.module_utils.jaeger_model import JaegerError, Span, Trace
+
+CHILD, PARENT = "validate_inventory_cache", "GET /api/v1/inventory"
+
+
+def trace(service, child_ms=320, n=0, parent=PARENT):
+    tid = f"{abs(hash((service, n))):032x}"[:32]
+    return Trace(tid, [
+        Span(tid, "p" + str(n), None, parent, service, 1_000 + n, int(child_ms * 1000) + 10_000, {}),
+        Span(tid, "c" + str(n), "p" + str(n), CHILD, service, 2_000 + n, int(child_ms * 1000), {}),
+    ])  # fmt: skip
+
+
+class FakeApi:
+    """Traces per service; `arrive_after` hides a service's traces for its first N searches."""
+
+    name = "fake"
+
+    def __init__(self, traces=None, arrive_after=None, errors=None, search_delay=0.0):
+        self.traces = traces or {}
+        self.arrive_after = arrive_after or {}
+        self.errors = errors or {}
+        self.search_delay = search_delay
+        self.searches = []
+        self.service_calls = 0
+        self.lock = threading.Lock()
+        self.active = 0
+        self.max_active = 0
+
+    def services(self):
+        with self.lock:
+            self.service_calls += 1
+        return sorted(self.traces)
+
+    def operations(self, service):
+        return sorted({s.operation for t in self.traces.get(service, []) for s in t.spans})
+
+    def search(self, q):
+        with self.lock:
+            self.searches.append(q)
+            n = sum(1 for s in self.searches if s.service == q.service)
+            self.active += 1
+            self.max_active = max(self.max_active, self.active)
+        try:
+            if self.search_delay:
+                time.sleep(self.search_delay)
+            errors = self.errors.get(q.service, [])
+            if n <= len(errors) and errors[n - 1] is not None:
+                raise errors[n - 1]
+            if n <= self.arrive_after.get(q.service, 0):
+                return []
+            found = self.traces.get(q.service, [])
+            if q.min_ms is not None:
+                found = [t for t in found if any(s.duration_ms >= q.min_ms for s in t.spans if s.operation == CHILD)]
+            return found
+        finally:
+            with self.lock:
+                self.active -= 1
+
+
+class Clock:
+    def __init__(self):
+        self.t = 1000.0
+        self.sleeps = []
+
+    def monotonic(self):
+        return self.t
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.t += seconds
+
+
+def checker(api, clock=None, limit=100):
+    clock = clock or Clock()
+    return Checker(api, "http://j", 15 * 60_000, "15m", limit, clock=lambda: 1_700_000_000.0,
+                   monotonic=clock.monotonic, sleep=clock.sleep)  # fmt: skip
+
+
+def good(service, **kw):
+    return Criteria(service, operation=CHILD, parent_operation=PARENT, min_ms=300, **kw)
+
+
+def test_first_poll_finds_it_and_nothing_sleeps():
+    api, clock = FakeApi({"a": [trace("a")]}), Clock()
+    [res] = checker(api, clock).run([good("a")], timeout_s=30, interval_s=1, concurrency=4)
+    assert (res["ok"], res["polls"], clock.sleeps) == (True, 1, [])
+    assert api.service_calls == 0  # the service list is only needed to explain a failure
+
+
+def test_polls_until_the_trace_arrives():
+    api, clock = FakeApi({"a": [trace("a")]}, arrive_after={"a": 5}), Clock()
+    [res] = checker(api, clock).run([good("a")], timeout_s=30, interval_s=1, concurrency=4)
+    assert (res["ok"], res["polls"]) == (True, 6)
+    assert clock.sleeps == [1] * 5
+    assert res["elapsed"] == 5
+
+
+def test_deadline_bounds_the_polling_then_explains():
+    api, clock = FakeApi({"a": [trace("a", child_ms=120)]}), Clock()
+    [res] = checker(api, clock).run([good("a")], timeout_s=2.5, interval_s=1, concurrency=4)
+    # Polls at 0, 1, 2 and, after a shortened sleep, at the deadline itself.
+    assert clock.sleeps == [1, 1, 0.5]
+    assert res["polls"] == 4
+    assert (res["ok"], res["reason"]) == (False, "too_short")
+    assert res["measured_ms"] == 120
+    # The last search (for the diagnosis) drops the duration filter to see what was measured.
+    assert api.searches[-1].min_ms is None and api.searches[0].min_ms == 300
+
+
+def test_zero_timeout_is_a_single_poll():
+    api, clock = FakeApi({}), Clock()
+    [res] = checker(api, clock).run([good("a")], timeout_s=0, interval_s=1, concurrency=1)
+    assert (res["polls"], res["reason"], clock.sleeps) == (1, "service_unknown", [])
+
+
+def test_search_window_and_limit():
+    api = FakeApi({"a": [trace("a")]})
+    checker(api, limit=20).run([good("a", min_traces=50)], timeout_s=0, interval_s=1, concurrency=1)
+    q = api.searches[0]
+    now_us = 1_700_000_000 * 1_000_000
+    assert (q.start_us, q.end_us) == (now_us - 15 * 60 * 1_000_000, now_us + CLOCK_SKEW_US)
+    assert q.limit == 50  # never fewer than min_traces
+    assert (q.service, q.operation, q.min_ms, q.max_ms) == ("a", CHILD, 300, None)
+
+
+def test_network_trouble_is_retried_and_can_clear():
+    down = JaegerError("unreachable", "down", retry=True)
+    api, clock = FakeApi({"a": [trace("a")]}, errors={"a": [down, down]}), Clock()
+    [res] = checker(api, clock).run([good("a")], timeout_s=30, interval_s=1, concurrency=1)
+    assert (res["ok"], res["polls"]) == (True, 3)
+
+
+def test_network_trouble_until_the_deadline_is_the_answer():
+    down = JaegerError("unreachable", "Jaeger is down", retry=True, error="refused")
+    api, clock = FakeApi({"a": [trace("a")]}, errors={"a": [down] * 100}), Clock()
+    [res] = checker(api, clock).run([good("a")], timeout_s=3, interval_s=1, concurrency=1)
+    assert (res["ok"], res["reason"], res["msg"], res["error"]) == (False, "unreachable", "Jaeger is down", "refused")
+    assert api.service_calls == 0
+
+
+def test_a_final_error_stops_that_service_only():
+    denied = JaegerError("auth_failed", "HTTP 403", http_status=403)
+    api, clock = FakeApi({"a": [trace("a")], "b": [trace("b")]}, errors={"a": [denied]}, arrive_after={"b": 2}), Clock()
+    res_a, res_b = checker(api, clock).run([good("a"), good("b")], timeout_s=30, interval_s=1, concurrency=2)
+    assert (res_a["reason"], res_a["polls"], res_a["http_status"]) == ("auth_failed", 1, 403)
+    assert (res_b["ok"], res_b["polls"]) == (True, 3)
+
+
+def test_late_arrival_during_diagnosis_passes():
+    # Not there for the only poll, there for the diagnosis search.
+    api = FakeApi({"a": [trace("a")]}, arrive_after={"a": 1})
+    [res] = checker(api).run([good("a")], timeout_s=0, interval_s=1, concurrency=1)
+    assert res["ok"] is True
+
+
+def test_bulk_diagnosis_fetches_the_service_list_once():
+    known = {f"inventory.vm{i}.sysadm.ee": [trace(f"inventory.vm{i}.sysadm.ee", child_ms=100)] for i in range(30)}
+    api = FakeApi(known)
+    wanted = [*known, "inventory.vm99.sysadm.ee"]
+    results = checker(api).run([good(s) for s in wanted], timeout_s=0, interval_s=1, concurrency=8)
+    assert [r["service"] for r in results] == wanted
+    assert {r["reason"] for r in results[:-1]} == {"too_short"}
+    assert results[-1]["reason"] == "service_unknown"
+    assert api.service_calls == 1
+
+
+def test_bulk_runs_concurrently_up_to_the_limit():
+    services = [f"s{i}" for i in range(40)]
+    api = FakeApi({s: [trace(s)] for s in services}, search_delay=0.02)
+    started = time.monotonic()
+    results = Checker(api, "http://j", 60_000, "1m").run([good(s) for s in services], 5, 0.1, concurrency=8)
+    took = time.monotonic() - started
+    assert all(r["ok"] for r in results)
+    assert api.max_active == 8
+    assert took < 40 * 0.02  # serial would take at least this long
+
+
+def test_polling_rounds_only_search_pending_services():
+    api, clock = FakeApi({"a": [trace("a")], "b": [trace("b")]}, arrive_after={"b": 3}), Clock()
+    checker(api, clock).run([good("a"), good("b")], timeout_s=30, interval_s=1, concurrency=2)
+    assert [q.service for q in api.searches].count("a") == 1
+    assert [q.service for q in api.searches].count("b") == 4
+
+
+@pytest.mark.parametrize(
+    ("name", "names", "first"),
+    [
+        ("inventory.vm9.sysadm.ee", ["minio.vm1.sysadm.ee", "inventory.vm1.sysadm.ee"], "inventory.vm1.sysadm.ee"),
+        ("zzz", ["b", "a", "c"], "a"),  # nothing alike: the first names, sorted
+        ("x", [], None),
+    ],
+)
+def test_nearest(name, names, first):
+    near = nearest(name, names)
+    assert (near[0] if near else None) == first
