@@ -100,8 +100,9 @@ def free_port() -> int:
 def jaeger_binary() -> str | None:
     if os.environ.get("JAEGER_BIN"):
         return os.environ["JAEGER_BIN"]
-    found = sorted(glob.glob(str(CACHE / "bin" / "jaeger-*")), key=os.path.getmtime) + [str(CACHE / "bin" / "jaeger")]
-    return next((path for path in reversed(found) if os.access(path, os.X_OK)), None)
+    # The test bed's versioned build first (newest), then a plain `jaeger`.
+    found = sorted(glob.glob(str(CACHE / "bin" / "jaeger-*")), key=os.path.getmtime, reverse=True)
+    return next((p for p in [*found, str(CACHE / "bin" / "jaeger")] if os.access(p, os.X_OK)), None)
 
 
 def jaeger_image() -> str | None:
@@ -174,7 +175,9 @@ class LocalJaeger:
             [binary, f"--config=file:{config}"],
             stdout=self.log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "JAEGER_LISTEN_HOST": "127.0.0.1"},
+            # always_off: Jaeger traces itself to localhost:4317 by default, i.e. into whatever Jaeger
+            # listens there (someone else's), and it stalls ~10 s on exit when none does.
+            env={**os.environ, "JAEGER_LISTEN_HOST": "127.0.0.1", "OTEL_TRACES_SAMPLER": "always_off"},
         )
         self.query_url = f"http://127.0.0.1:{ports['query']}"
         self.otlp_url = f"http://127.0.0.1:{ports['otlp']}"
