@@ -34,18 +34,45 @@ def check_url(url):
     return text
 
 
+def check_headers(headers, name="headers"):
+    """Header values as text HTTP can carry; otherwise http.client fails deep inside open_url."""
+    out = {}
+    for key, value in headers.items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise JaegerError("bad_parameter", f"{name}: {key!r} must have a text value")
+        try:
+            (key + value).encode("latin-1")
+        except UnicodeEncodeError:
+            raise JaegerError("bad_parameter", f"{name}: {key!r} must be plain (latin-1) text") from None
+        if any(c in key + value for c in "\r\n\0") or not key.strip():
+            raise JaegerError("bad_parameter", f"{name}: {key!r} must be one line and have a name")
+        out[key] = value
+    return out
+
+
+def check_ca_path(ca_path):
+    """Load the CA file once up front: a wrong path should not read as a network or TLS failure."""
+    try:
+        ssl.create_default_context(cafile=ca_path)
+    except (OSError, ssl.SSLError, ValueError) as exc:
+        raise JaegerError("bad_parameter", f"ca_path: cannot load {ca_path!r} ({snippet(str(exc), 80)})") from None
+    return ca_path
+
+
 class Client:
     """GET + JSON with the hops told apart. open_url is looked up per call so tests can patch it."""
 
     def __init__(self, base_url, headers=None, bearer_token=None, validate_certs=True, ca_path=None, timeout=10):
         self.base_url = check_url(base_url)
         self.headers = {"Accept": "application/json"}
-        self.headers.update(headers or {})
+        self.headers.update(check_headers(headers or {}))
         self.token_given = bool(bearer_token)
         if bearer_token:
-            self.headers["Authorization"] = "Bearer " + bearer_token
+            self.headers.update(check_headers({"Authorization": "Bearer " + bearer_token}, "bearer_token"))
         self.validate_certs = validate_certs
-        self.ca_path = ca_path
+        self.ca_path = check_ca_path(ca_path) if ca_path else None
         self.timeout = timeout
 
     def url(self, path, params=None):

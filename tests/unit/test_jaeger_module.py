@@ -12,6 +12,7 @@ import ssl
 import urllib.error
 from unittest import mock
 
+import certifi
 import jaeger_trace
 import pytest
 from ansible.module_utils import jaeger_query
@@ -256,8 +257,9 @@ def test_bearer_token_is_sent_and_never_shown(capsys):
 def test_tls_options_reach_open_url(capsys):
     c = case("ok", "v3")
     fake = FakeJaeger(api="v3", base=BASE)
-    run({**c["params"], "validate_certs": False, "ca_path": "/etc/course-ca.pem"}, fake, capsys)
-    assert {(call["validate_certs"], call["ca_path"]) for call in fake.calls} == {(False, "/etc/course-ca.pem")}
+    bundle = certifi.where()  # any loadable CA file
+    run({**c["params"], "validate_certs": False, "ca_path": bundle}, fake, capsys)
+    assert {(call["validate_certs"], call["ca_path"]) for call in fake.calls} == {(False, bundle)}
 
 
 def test_polls_until_the_trace_arrives(capsys):
@@ -297,6 +299,13 @@ def jaeger_query_empty_v1():
         ({"services": ["a", " "]}, "service names must not be empty"),
         ({"service": "s", "operation": ""}, "operation must not be empty"),
         ({"service": "s", "url": "jaeger:16686"}, "url: 'jaeger:16686' must look like"),
+        (
+            {"service": "s", "headers": {"X-Course": "t\u00e4\u4e2d"}},
+            "headers: 'X-Course' must be plain (latin-1) text",
+        ),
+        ({"service": "s", "headers": {"X-Course": "a\r\nX-Evil: 1"}}, "headers: 'X-Course' must be one line"),
+        ({"service": "s", "headers": {"X-List": [1]}}, "headers: 'X-List' must have a text value"),
+        ({"service": "s", "bearer_token": "t\u00f6k\u4e2d"}, "bearer_token: 'Authorization' must be plain"),
     ],
 )
 def test_bad_parameters(params, words, capsys):
@@ -305,6 +314,23 @@ def test_bad_parameters(params, words, capsys):
     assert (rc, result["reason"]) == (1, "bad_parameter")
     assert words in result["msg"]
     assert fake.calls == []
+
+
+@pytest.mark.parametrize("content", [None, b"not a certificate"])
+def test_unusable_ca_path_is_a_parameter_error(content, tmp_path, capsys):
+    ca = tmp_path / "ca.pem"
+    if content is not None:
+        ca.write_bytes(content)
+    rc, result = run({"service": "s", "ca_path": str(ca)}, failing_open_url(AssertionError("no request")), capsys)
+    assert (rc, result["reason"]) == (1, "bad_parameter")
+    assert result["msg"].startswith(f"ca_path: cannot load '{ca}'")
+
+
+def test_numeric_header_values_are_sent_as_text(capsys):
+    fake = FakeJaeger(api="v3", base=BASE)
+    rc, _ = run({**case("ok", "v3")["params"], "headers": {"X-Course-Year": 2026}}, fake, capsys)
+    assert rc == 0
+    assert {call["headers"]["X-Course-Year"] for call in fake.calls} == {"2026"}
 
 
 @pytest.mark.parametrize(
