@@ -84,7 +84,7 @@ options:
     default: 30
   interval:
     description:
-      - Pause between two polls. A duration or a number of seconds.
+      - Pause between two polls, at least V(10ms). A duration or a number of seconds.
     type: raw
     default: 1
   api:
@@ -241,7 +241,7 @@ elapsed:
   returned: always
   type: float
 traces_found:
-  description: Number of distinct matching traces (single service).
+  description: Number of distinct matching traces; in bulk mode the sum over all services.
   returned: always
   type: int
 results:
@@ -290,6 +290,9 @@ def build(params):
     }
     if settings["since_ms"] <= 0:
         raise JaegerError("bad_parameter", "since must be longer than 0")
+    # A zero pause would poll Jaeger in a tight loop for the whole timeout.
+    if settings["interval_s"] < 0.01:
+        raise JaegerError("bad_parameter", "interval must be at least 10ms")
     for name in ("min_traces", "concurrency", "search_limit"):
         if p[name] < 1:
             raise JaegerError("bad_parameter", f"{name} must be at least 1")
@@ -297,7 +300,8 @@ def build(params):
     if not names:
         raise JaegerError("bad_parameter", "services must not be empty")
     if any(not isinstance(n, str) or not n.strip() for n in names):
-        raise JaegerError("bad_parameter", "service names must not be empty")
+        which = "service" if p["service"] is not None else "services"
+        raise JaegerError("bad_parameter", f"{which}: service names must not be empty")
     for name in ("operation", "parent_operation"):
         if p[name] is not None and not p[name]:
             raise JaegerError("bad_parameter", f"{name} must not be empty (leave it out instead)")

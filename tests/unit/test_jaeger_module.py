@@ -296,7 +296,9 @@ def jaeger_query_empty_v1():
         ({"service": "s", "min_traces": 0}, "min_traces must be at least 1"),
         ({"service": "s", "concurrency": 0}, "concurrency must be at least 1"),
         ({"services": []}, "services must not be empty"),
-        ({"services": ["a", " "]}, "service names must not be empty"),
+        ({"services": ["a", " "]}, "services: service names must not be empty"),
+        ({"service": " "}, "service: service names must not be empty"),
+        ({"service": "s", "interval": 0}, "interval must be at least 10ms"),
         ({"service": "s", "operation": ""}, "operation must not be empty"),
         ({"service": "s", "url": "jaeger:16686"}, "url: 'jaeger:16686' must look like"),
         (
