@@ -288,6 +288,19 @@ def test_header_added_once():
     assert run(once).count("Ansible managed") == 1
 
 
+def test_changed_header_replaces_ours_but_keeps_student_comments():
+    old = run(LIST_ENV, header="#\n# Ansible managed: old text (role inventory_api)\n#", header_marker="(role inventory_api)")
+    new = run(old, header="#\n# Ansible managed: new text (role inventory_api)\n#", header_marker="(role inventory_api)")
+    assert "old text" not in new
+    assert new.startswith("#\n# Ansible managed: new text (role inventory_api)\n#\n# lab10 compose file, edited by hand\n")
+
+
+def test_student_leading_comment_block_is_not_taken_for_ours():
+    text = "#\n# my notes\n#\n" + NO_ENV
+    out = run(text, header_marker="(role inventory_api)")
+    assert "# my notes" in out
+
+
 def test_top_level_secrets_merged_by_name():
     text = "services: {}\nsecrets:\n  theirs:\n    file: ./theirs.txt\n"
     out = yaml.safe_load(run(text, top_level={"secrets": {"ours": {"file": "/x"}}}))

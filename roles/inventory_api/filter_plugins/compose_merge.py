@@ -203,6 +203,7 @@ def compose_merge(
     keys_removed: Iterable[str] = (),
     top_level: Mapping[str, Mapping[str, Any]] | None = None,
     header: str = "",
+    header_marker: str = "",
     use_ruamel: bool = True,
 ) -> str:
     """Return the compose text `current` with service `service_name` brought to the wanted state.
@@ -216,7 +217,8 @@ def compose_merge(
         image's code).
     keys_removed: service keys dropped because the image defines them (command, entrypoint, ...).
     top_level: {section: {name: definition}} merged by name (secrets for the build's CA bundle).
-    header: comment block put at the top once (`ansible_managed | comment`).
+    header: comment block put at the top once (`ansible_managed | comment` style: first and last line "#").
+    header_marker: text that identifies an earlier header of ours, replaced instead of stacked when it changed.
     """
     text = "" if current is None else str(current)
     doc = _Doc(text, use_ruamel)
@@ -262,9 +264,23 @@ def compose_merge(
 
     out = doc.dump()
     header = str(header or "").strip("\n")
-    if header and not out.startswith(header):
-        out = f"{header}\n{out}"
+    if header and not out.startswith(header + "\n"):
+        out = f"{header}\n{_strip_old_header(out, str(header_marker or ''))}"
     return out
+
+
+def _strip_old_header(text: str, marker: str) -> str:
+    """Drop a leading comment block ("#" ... "#") that contains marker: our header of an earlier run."""
+    if not marker or not text.startswith("#\n"):
+        return text
+    lines = text.split("\n")
+    for end in range(1, len(lines)):
+        if lines[end] == "#":
+            block = lines[: end + 1]
+            if all(line.startswith("#") for line in block) and marker in "\n".join(block):
+                return "\n".join(lines[end + 1 :])
+            break
+    return text
 
 
 class FilterModule:

@@ -13,6 +13,8 @@ preload_app = False
 timeout = 30
 # Long enough for the last span batch to be exported (exporter timeout 3 s) when a worker stops.
 graceful_timeout = 15
+# No runtime control socket (gunicornc): nothing uses it, and the app user cannot write $HOME=/app.
+control_socket_disable = True
 accesslog = "-"
 errorlog = "-"
 loglevel = os.environ.get("INVENTORY_LOG_LEVEL", "info").lower()
