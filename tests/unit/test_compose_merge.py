@@ -273,7 +273,9 @@ def test_comments_and_quotes_survive_with_ruamel():
     assert '- "127.0.0.1:5000:5000"' in out
 
 
-@pytest.mark.parametrize(("name", "indent"), [("list-env", "      - FLASK_DEBUG"), ("dict-env", "        - /data/minio")])
+@pytest.mark.parametrize(
+    ("name", "indent"), [("list-env", "      - FLASK_DEBUG"), ("dict-env", "        - /data/minio")]
+)
 def test_indentation_style_kept_with_ruamel(name, indent):
     assert any(line.startswith(indent) for line in run(STUDENT_FILES[name]).splitlines())
 
@@ -289,10 +291,16 @@ def test_header_added_once():
 
 
 def test_changed_header_replaces_ours_but_keeps_student_comments():
-    old = run(LIST_ENV, header="#\n# Ansible managed: old text (role inventory_api)\n#", header_marker="(role inventory_api)")
-    new = run(old, header="#\n# Ansible managed: new text (role inventory_api)\n#", header_marker="(role inventory_api)")
+    old = run(
+        LIST_ENV, header="#\n# Ansible managed: old text (role inventory_api)\n#", header_marker="(role inventory_api)"
+    )
+    new = run(
+        old, header="#\n# Ansible managed: new text (role inventory_api)\n#", header_marker="(role inventory_api)"
+    )
     assert "old text" not in new
-    assert new.startswith("#\n# Ansible managed: new text (role inventory_api)\n#\n# lab10 compose file, edited by hand\n")
+    assert new.startswith(
+        "#\n# Ansible managed: new text (role inventory_api)\n#\n# lab10 compose file, edited by hand\n"
+    )
 
 
 def test_student_leading_comment_block_is_not_taken_for_ours():

@@ -117,11 +117,15 @@ class _Doc:
         try:
             data = self._yaml.load(text) if self.use_ruamel else yaml.safe_load(text)
         except Exception as exc:  # both libraries raise their own YAMLError types
-            raise AnsibleFilterError(f"the existing compose file is not valid YAML, nothing was changed: {exc}") from exc
+            raise AnsibleFilterError(
+                f"the existing compose file is not valid YAML, nothing was changed: {exc}"
+            ) from exc
         if data is None:
             data = self.new_map()
         if not isinstance(data, Mapping):
-            raise AnsibleFilterError("the existing compose file is not a YAML mapping (services: ...), nothing was changed")
+            raise AnsibleFilterError(
+                "the existing compose file is not a YAML mapping (services: ...), nothing was changed"
+            )
         self.data = data
 
     def new_map(self) -> dict:
@@ -247,7 +251,9 @@ def compose_merge(
 
     if fresh:
         ordered = doc.new_map()
-        for key in sorted(svc, key=lambda k: FRESH_KEY_ORDER.index(k) if k in FRESH_KEY_ORDER else len(FRESH_KEY_ORDER)):
+        for key in sorted(
+            svc, key=lambda k: FRESH_KEY_ORDER.index(k) if k in FRESH_KEY_ORDER else len(FRESH_KEY_ORDER)
+        ):
             ordered[key] = svc[key]
         services[service_name] = ordered
 

@@ -135,7 +135,9 @@ def create_app(settings: Settings | None = None, tracing: Tracing | None = None)
             return None
         scheme, _, given = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not given.strip():
-            return error(401, "missing Authorization: Bearer <token>", **{"WWW-Authenticate": 'Bearer realm="inventory"'})
+            return error(
+                401, "missing Authorization: Bearer <token>", **{"WWW-Authenticate": 'Bearer realm="inventory"'}
+            )
         if not hmac.compare_digest(given.strip().encode(), expected.encode()):
             return error(403, "wrong token")
         return None
