@@ -1,0 +1,292 @@
+"""The real inventory_api role, run by ansible-playbook against this machine (connection local).
+
+`inventory_api_deploy: false` (or check mode) keeps Docker's engine out of it: the role writes the app,
+the token and the merged compose file under a temp dir, and validates the compose file with the real
+`docker compose config` (the CLI plugin only; no engine needed).
+"""
+
+from __future__ import annotations
+
+import grp
+import json
+import os
+import pwd
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+PLAYBOOK = ROOT / "tests" / "role" / "playbook.yml"
+ANSIBLE_PLAYBOOK = shutil.which("ansible-playbook", path=str(ROOT / ".venv" / "bin")) or "ansible-playbook"
+TOKEN = "role-test-token-0123456789"
+RECAP = re.compile(r"localhost\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)")
+
+
+def _compose_works() -> bool:
+    try:
+        return subprocess.run(["docker", "compose", "version"], capture_output=True, check=False).returncode == 0
+    except OSError:
+        return False
+
+
+pytestmark = pytest.mark.skipif(
+    not _compose_works(), reason="`docker compose` is missing: `make testbed` installs the compose plugin"
+)
+
+STUDENT_COMPOSE = """\
+# lab10 stack, by the student
+services:
+  minio:
+    image: minio/minio:latest
+    command: server /data --console-address ":9001"
+    volumes:
+      - /data/minio:/data   # keep me
+    networks:
+      - backend
+  inventory:
+    build: ./inventory
+    command: python app.py
+    ports:
+      - "127.0.0.1:5000:5000"
+    environment:
+      - STUDENT_VAR=keep-me
+      - OTEL_SERVICE_NAME=wrong-name
+    volumes:
+      - /data/inventory:/data
+    networks:
+      - backend
+volumes:
+  minio-cache: {}
+networks:
+  backend:
+    driver: bridge
+"""
+
+
+class Lab:
+    """A temp 'VM': lab dir, data dir, extra vars; runs the role on it."""
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self.lab = base / "lab10"
+        self.compose = self.lab / "docker-compose.yml"
+        self.data = base / "data" / "inventory"
+        self.ca = base / "extra-ca.pem"
+        self.ca.write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+        user = pwd.getpwuid(os.getuid()).pw_name
+        group = grp.getgrgid(os.getgid()).gr_name
+        self.vars = {
+            "inventory_api_lab_dir": str(self.lab),
+            "inventory_api_data_dir": str(self.data),
+            "inventory_api_owner": user,
+            "inventory_api_group": group,
+            # chown to another uid needs root; uid 0 is refused by the role (the app must not run as root)
+            "inventory_api_app_uid": os.getuid() or 10001,
+            "inventory_api_vm_name": "student-xyz",
+            "inventory_api_token": TOKEN,
+            "inventory_api_deploy": False,
+        }
+
+    def run(self, *args: str, **extra) -> tuple[subprocess.CompletedProcess, dict[str, int]]:
+        env = {
+            **os.environ,
+            "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+            "ANSIBLE_COLLECTIONS_PATH": str(ROOT / "collections"),
+            "ANSIBLE_ROLES_PATH": str(ROOT / "roles"),
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_LOCALHOST_WARNING": "false",
+            "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false",
+        }
+        cmd = [ANSIBLE_PLAYBOOK, str(PLAYBOOK), "-e", json.dumps({**self.vars, **extra}), *args]
+        result = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+        match = RECAP.search(result.stdout)
+        stats = (
+            dict(zip(("ok", "changed", "unreachable", "failed"), map(int, match.groups()), strict=True))
+            if match
+            else {}
+        )
+        return result, stats
+
+    def snapshot(self) -> dict[str, tuple]:
+        """Every path under the temp 'VM' with its type, mode, owner, mtime and content."""
+        state = {}
+        for path in sorted(self.base.rglob("*")):
+            info = path.lstat()
+            content = path.read_bytes() if path.is_file() else None
+            state[str(path.relative_to(self.base))] = (info.st_mode, info.st_uid, info.st_mtime_ns, content)
+        return state
+
+
+def output(result: subprocess.CompletedProcess) -> str:
+    return result.stdout + result.stderr
+
+
+@pytest.fixture
+def student_lab(tmp_path) -> Lab:
+    lab = Lab(tmp_path)
+    lab.lab.mkdir()
+    lab.compose.write_text(STUDENT_COMPOSE)
+    (lab.lab / ".env").write_text("MINIO_TAG=latest\n")
+    return lab
+
+
+@pytest.fixture(scope="module")
+def provisioned(tmp_path_factory):
+    """A student's lab10 after one real run of the role (shared: every test here only reads it)."""
+    lab = Lab(tmp_path_factory.mktemp("provisioned"))
+    lab.lab.mkdir()
+    lab.compose.write_text(STUDENT_COMPOSE)
+    result, stats = lab.run()
+    assert result.returncode == 0, output(result)
+    lab.first_stats = stats
+    return lab
+
+
+def test_first_run_changes_things(provisioned):
+    assert provisioned.first_stats["changed"] > 0
+    assert provisioned.first_stats["failed"] == 0
+
+
+def test_merge_keeps_the_students_stack(provisioned):
+    before, after = yaml.safe_load(STUDENT_COMPOSE), yaml.safe_load(provisioned.compose.read_text())
+    assert after["services"]["minio"] == before["services"]["minio"]
+    assert after["volumes"] == before["volumes"]
+    assert after["networks"] == before["networks"]
+    inventory = after["services"]["inventory"]
+    env = dict(entry.split("=", 1) for entry in inventory["environment"])
+    assert env["STUDENT_VAR"] == "keep-me"
+    assert env["OTEL_SERVICE_NAME"] == "inventory.student-xyz.sysadm.ee"
+    assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "https://jaeger.sysadm.ee"
+    assert env["OTEL_EXPORTER_OTLP_PROTOCOL"] == "http/protobuf"
+    assert inventory["networks"] == ["backend"]
+    assert inventory["ports"] == ["127.0.0.1:5000:5000"]
+    assert inventory["build"]["context"] == str(provisioned.lab / "inventory-api")
+    assert "command" not in inventory
+    assert f"{provisioned.data}:/data" in inventory["volumes"]
+    text = provisioned.compose.read_text()
+    assert "# lab10 stack, by the student" in text
+    assert "# keep me" in text
+
+
+def test_backup_of_the_original_is_kept(provisioned):
+    backups = list(provisioned.lab.glob("docker-compose.yml.*~"))
+    assert len(backups) == 1
+    assert backups[0].read_text() == STUDENT_COMPOSE
+
+
+def test_result_is_valid_for_docker_compose(provisioned):
+    result = subprocess.run(
+        ["docker", "compose", "-f", str(provisioned.compose), "config", "--quiet"], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_app_and_token_files(provisioned):
+    app = provisioned.lab / "inventory-api"
+    for name in ("Dockerfile", "requirements.txt", "app.py", "tracing.py", "storage.py", "wsgi.py", "gunicorn.conf.py"):
+        assert (app / name).read_bytes() == (ROOT / "roles" / "inventory_api" / "files" / "app" / name).read_bytes()
+    assert not (app / "__pycache__").exists()
+    token = provisioned.lab / "inventory-api-secrets" / "api_token"
+    assert token.read_text() == TOKEN + "\n"
+    assert oct(token.stat().st_mode & 0o777) == "0o600"
+    assert oct(token.parent.stat().st_mode & 0o777) == "0o700"
+    assert provisioned.data.is_dir()
+
+
+def test_second_run_changes_nothing(provisioned):
+    before = provisioned.snapshot()
+    result, stats = provisioned.run()
+    assert result.returncode == 0, output(result)
+    assert stats["changed"] == 0, output(result)
+    assert provisioned.snapshot() == before
+
+
+def test_check_diff_shows_the_change_and_changes_nothing(provisioned):
+    """Also: a changed token shows up neither in the diff nor in verbose output."""
+    before = provisioned.snapshot()
+    result, stats = provisioned.run(
+        "--check",
+        "--diff",
+        "-v",
+        inventory_api_otlp_endpoint="https://otel.example.org",
+        inventory_api_token="new-token-42",
+    )
+    assert result.returncode == 0, output(result)
+    assert stats["changed"] >= 2  # compose file and token file
+    assert "new-token-42" not in output(result)
+    assert TOKEN not in output(result)
+    assert "-      - OTEL_EXPORTER_OTLP_ENDPOINT=https://jaeger.sysadm.ee" in result.stdout
+    assert "+      - OTEL_EXPORTER_OTLP_ENDPOINT=https://otel.example.org" in result.stdout
+    assert provisioned.snapshot() == before
+
+
+def test_check_mode_on_a_fresh_vm_writes_nothing(tmp_path):
+    """Deploy on, CA bundle on: the compose/up/handler steps must cope with a project that does not exist."""
+    lab = Lab(tmp_path)
+    before = lab.snapshot()
+    result, stats = lab.run("--check", "--diff", inventory_api_deploy=True, inventory_api_extra_ca_bundle=str(lab.ca))
+    assert result.returncode == 0, output(result)
+    assert stats["changed"] > 0
+    assert "+      - OTEL_SERVICE_NAME=inventory.student-xyz.sysadm.ee" in result.stdout
+    assert not lab.lab.exists()
+    assert lab.snapshot() == before
+
+
+def test_fresh_vm_gets_a_complete_file(tmp_path):
+    lab = Lab(tmp_path)
+    result, _ = lab.run(inventory_api_extra_ca_bundle=str(lab.ca))
+    assert result.returncode == 0, output(result)
+    compose = yaml.safe_load(lab.compose.read_text())
+    inventory = compose["services"]["inventory"]
+    assert inventory["ports"] == ["127.0.0.1:5000:5000"]
+    assert inventory["restart"] == "unless-stopped"
+    assert inventory["healthcheck"]["test"][0] == "CMD"
+    assert inventory["build"]["secrets"] == [{"source": "inventory_api_extra_ca", "target": "extra_ca"}]
+    assert re.fullmatch(r"lab10-inventory-api:[0-9a-f]{12}", inventory["image"])
+    assert compose["secrets"]["inventory_api_extra_ca"]["file"] == str(lab.lab / "inventory-api-certs" / "extra-ca.pem")
+    env = dict(entry.split("=", 1) for entry in inventory["environment"])
+    assert env["OTEL_EXPORTER_OTLP_CERTIFICATE"] == "/etc/inventory-api/certs/extra-ca.pem"
+    assert env["INVENTORY_API_TOKEN_FILE"] == "/run/inventory-api/secrets/api_token"
+    assert not list(lab.lab.glob("docker-compose.yml.*~"))  # nothing to back up
+    again, stats = lab.run(inventory_api_extra_ca_bundle=str(lab.ca))
+    assert again.returncode == 0 and stats["changed"] == 0, output(again)
+
+
+@pytest.mark.parametrize("bad", ["Bad_Name!", "-student", "student-", "a" * 64, "Student"])
+def test_invalid_vm_name_fails_in_preflight_and_changes_nothing(student_lab, bad):
+    before = student_lab.snapshot()
+    result, stats = student_lab.run(inventory_api_vm_name=bad)
+    assert result.returncode != 0
+    assert stats["failed"] == 1
+    assert "Check that the VM name is a DNS label" in result.stdout
+    assert f"inventory_api_vm_name '{bad}'" in output(result)
+    assert student_lab.snapshot() == before
+
+
+def test_wrong_protocol_fails_in_preflight(student_lab):
+    before = student_lab.snapshot()
+    result, _ = student_lab.run(inventory_api_otlp_protocol="grpc")
+    assert result.returncode != 0
+    assert "grpc" in output(result)
+    assert student_lab.snapshot() == before
+
+
+def test_missing_token_fails_in_preflight(student_lab):
+    before = student_lab.snapshot()
+    result, _ = student_lab.run(inventory_api_token="")
+    assert result.returncode != 0
+    assert "ansible-vault create" in output(result)
+    assert student_lab.snapshot() == before
+
+
+def test_broken_compose_file_stops_before_anything_is_written(student_lab):
+    student_lab.compose.write_text("services:\n  minio: [unclosed\n")
+    before = student_lab.snapshot()
+    result, _ = student_lab.run()
+    assert result.returncode != 0
+    assert "not valid YAML, nothing was changed" in output(result)
+    assert student_lab.snapshot() == before
