@@ -25,8 +25,8 @@ lint: setup ## yamllint, ansible-lint (production), ruff
 	$(BIN)/ruff format --check .
 	$(BIN)/ansible-lint --profile production
 
-unit: setup ## unit tests (no Docker needed)
-	$(PYTEST) tests/unit
+unit: testbed ## unit tests, and the role run for real on files (needs the compose plugin)
+	$(PYTEST) tests/unit tests/role
 
 integration: testbed ## tests against the test bed's real Docker, Jaeger and lab-VM image
 	$(PYTEST) tests/integration
@@ -34,7 +34,7 @@ integration: testbed ## tests against the test bed's real Docker, Jaeger and lab
 molecule: testbed ## every molecule scenario
 	bash scripts/molecule.sh test
 
-test: lint unit integration molecule ## everything CI runs
+test: testbed lint unit integration molecule ## everything CI runs
 
 docs: setup ## regenerate README's variable tables from meta/argument_specs.yml
 	$(BIN)/python scripts/gen_readme_vars.py

@@ -24,4 +24,5 @@ def inspect_service(host, service: str) -> dict:
 def jaeger_trace(host, lab_vars, service: str, **options) -> dict:
     """Run the jaeger_trace module on the VM (it reaches the test Jaeger by its alias)."""
     args = {"url": lab_vars["inventory_api_jaeger_query_url"], "service": service, "timeout": 30, **options}
-    return host.ansible("jaeger_trace", args, check=False)
+    # testinfra wants a string; ad-hoc Ansible accepts JSON module arguments.
+    return host.ansible("jaeger_trace", json.dumps(args), check=False)
