@@ -10,10 +10,16 @@ if [[ $action == down ]]; then
   exec bash scripts/molecule.sh destroy demo
 fi
 started=$SECONDS
-bash scripts/molecule.sh converge demo
-bash scripts/molecule.sh verify demo
+log=.testbed/demo.log
+echo "demo: starting Jaeger and a lab VM, provisioning it with playbooks/site.yml (log: $log)"
+if ! { bash scripts/molecule.sh converge demo && bash scripts/molecule.sh verify demo; } >"$log" 2>&1; then
+  tail -n 60 "$log"
+  echo "demo: failed; the whole log is in $log" >&2
+  exit 1
+fi
+cat .testbed/demo-report.txt
 cat <<MSG
 
-demo: ready in $((SECONDS - started))s. Jaeger's API: http://127.0.0.1:16686 (the trace URL above).
-      Log into the VM: .venv/bin/molecule login -s demo   ·   remove everything: make down
+demo: ready in $((SECONDS - started))s; the stack stays up. Jaeger's API: http://127.0.0.1:16686
+      log into the VM: .venv/bin/molecule login -s demo   ·   remove everything: make down
 MSG
