@@ -4,6 +4,10 @@
 
 Every hop that can fail gets its own `reason`, so a failed check says whether the network, TLS,
 authentication or Jaeger itself was the problem. Only ansible.module_utils.urls does HTTP.
+
+The TLS settings (an ssl context from urls.make_context) are built once per Client, i.e. once per
+module run, and every request reuses them: loading the system CA store costs ~20 ms of CPU, and
+open_url would pay that on every request -- serialised by the GIL across bulk mode's threads.
 """
 
 from __future__ import annotations
@@ -12,11 +16,12 @@ import http.client
 import socket
 import ssl
 import urllib.error
+from http.cookiejar import CookieJar
 from urllib.parse import quote, urlencode, urlsplit
 
 from ansible.module_utils.jaeger_model import JaegerError, go_duration, loads, rfc3339, snippet, unexpected
 from ansible.module_utils.jaeger_parse import v1_names, v1_traces, v3_error, v3_operations, v3_services, v3_traces
-from ansible.module_utils.urls import open_url
+from ansible.module_utils.urls import Request, make_context
 
 USER_AGENT = "ansible-jaeger_trace"
 
@@ -35,7 +40,7 @@ def check_url(url):
 
 
 def check_headers(headers, name="headers"):
-    """Header values as text HTTP can carry; otherwise http.client fails deep inside open_url."""
+    """Header values as text HTTP can carry; otherwise http.client fails deep inside urls."""
     out = {}
     for key, value in headers.items():
         if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -52,17 +57,24 @@ def check_headers(headers, name="headers"):
     return out
 
 
-def check_ca_path(ca_path):
-    """Load the CA file once up front: a wrong path should not read as a network or TLS failure."""
+def tls_context(validate_certs=True, ca_path=None):
+    """The one ssl context of a module run, as open_url would make it for every request.
+
+    The CA file is loaded here, up front: a wrong path should not read as a network or TLS failure.
+    """
     try:
-        ssl.create_default_context(cafile=ca_path)
+        return make_context(cafile=ca_path, validate_certs=validate_certs)
     except (OSError, ssl.SSLError, ValueError) as exc:
-        raise JaegerError("bad_parameter", f"ca_path: cannot load {ca_path!r} ({snippet(str(exc), 80)})") from None
-    return ca_path
+        if ca_path:
+            raise JaegerError("bad_parameter", f"ca_path: cannot load {ca_path!r} ({snippet(str(exc), 80)})") from None
+        raise JaegerError("tls_failed", f"cannot set up TLS ({snippet(str(exc), 120)})", error=str(exc)) from None
 
 
 class Client:
-    """GET + JSON with the hops told apart. open_url is looked up per call so tests can patch it."""
+    """GET + JSON with the hops told apart, through one urls.Request holding the TLS context.
+
+    make_context and Request are looked up when the Client is made, so tests can patch them.
+    """
 
     def __init__(self, base_url, headers=None, bearer_token=None, validate_certs=True, ca_path=None, timeout=10):
         self.base_url = check_url(base_url)
@@ -72,8 +84,19 @@ class Client:
         if bearer_token:
             self.headers.update(check_headers({"Authorization": "Bearer " + bearer_token}, "bearer_token"))
         self.validate_certs = validate_certs
-        self.ca_path = check_ca_path(ca_path) if ca_path else None
+        self.ca_path = ca_path or None
         self.timeout = timeout
+        self.tls = tls_context(validate_certs, self.ca_path)
+        # Request only reads its settings, so the threads of bulk mode can share it. With context
+        # set, urls ignores validate_certs/ca_path; they are passed for whoever reads the Request.
+        self.request = Request(
+            headers=self.headers,
+            timeout=timeout,
+            validate_certs=validate_certs,
+            ca_path=self.ca_path,
+            http_agent=USER_AGENT,
+            context=self.tls,
+        )
 
     def url(self, path, params=None):
         query = ("?" + urlencode(params, quote_via=quote)) if params else ""
@@ -83,15 +106,8 @@ class Client:
         """(status, body bytes) for 2xx and for the statuses in `accept`; JaegerError otherwise."""
         url = self.url(path, params)
         try:
-            resp = open_url(
-                url,
-                method="GET",
-                headers=self.headers,
-                validate_certs=self.validate_certs,
-                ca_path=self.ca_path,
-                timeout=self.timeout,
-                http_agent=USER_AGENT,
-            )
+            # A fresh cookie jar per request, as open_url had: requests stay independent.
+            resp = self.request.open("GET", url, cookies=CookieJar())
             try:
                 return resp.getcode() or 200, resp.read()
             finally:

@@ -9,6 +9,7 @@ import socket
 import ssl
 import threading
 import urllib.error
+from concurrent.futures import ThreadPoolExecutor
 from unittest import mock
 
 import pytest
@@ -91,8 +92,10 @@ def test_timeout_when_nobody_answers():
 
 def test_dns_failure():
     failure = urllib.error.URLError(socket.gaierror(socket.EAI_NONAME, "Name or service not known"))
-    with mock.patch.object(jaeger_query, "open_url", side_effect=failure):
+    with mock.patch.object(jaeger_query, "Request") as request:
+        request.return_value.open.side_effect = failure
         err = error_of(lambda: Client("http://jaeger.invalid:16686").get("/api/services"))
+    request.return_value.open.assert_called_once()
     assert (err.reason, err.context["error"]) == ("unreachable", "dns")
     assert "cannot resolve host 'jaeger.invalid'" in err.msg
 
@@ -236,3 +239,33 @@ def test_https_to_a_plain_http_port(tls):
         err = error_of(lambda: Client(srv.url.replace("http:", "https:")).get("/api/v3/services"))
     assert err.reason == "tls_failed"
     assert "scheme" in err.msg
+
+
+def test_tls_with_another_ca_in_ca_path_fails(tls):
+    """A loadable ca_path with the wrong CA: a TLS failure that names ca_path, not a parameter error."""
+    import certifi
+
+    with Server({"/api/v3/services": answer(V3_SERVICES)}, tls["context"]) as srv:
+        err = error_of(lambda: V3Api(Client(srv.url, ca_path=certifi.where())).services())
+    assert err.reason == "tls_failed" and "ca_path" in err.msg
+
+
+def test_tls_checks_the_host_name(tls):
+    with Server({"/api/v3/services": answer(V3_SERVICES)}, tls["context"]) as srv:
+        url = srv.url.replace("127.0.0.1", "localhost")  # the certificate names 127.0.0.1 only
+        err = error_of(lambda: V3Api(Client(url, ca_path=tls["ca"])).services())
+        assert V3Api(Client(url, validate_certs=False)).services()
+    assert err.reason == "tls_failed" and "localhost" in err.msg
+
+
+@pytest.mark.parametrize("settings", ["ca_path", "validate_certs_false"])
+def test_one_client_serves_many_tls_requests_from_threads(tls, settings):
+    """Bulk mode's shape: one Client (one TLS context) shared by threads, each request its own connection."""
+    kwargs = {"ca_path": tls["ca"]} if settings == "ca_path" else {"validate_certs": False}
+    with Server({"/api/v3/services": answer(V3_SERVICES)}, tls["context"]) as srv:
+        client = Client(srv.url, bearer_token="tok", **kwargs)  # noqa: S106 -- a test value
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            answers = list(pool.map(lambda _: V3Api(client).services(), range(24)))
+    assert all(answers) and len({tuple(a) for a in answers}) == 1
+    assert len(srv.requests) == 24
+    assert {headers["Authorization"] for _, headers in srv.requests} == {"Bearer tok"}

@@ -1,7 +1,8 @@
 """jaeger_trace as a whole (AnsibleModule in, JSON out), on recorded Jaeger answers.
 
-In the style of ansible-core's test_uri.py: the HTTP call (open_url) is patched, the module
-args are set with patch_module_args, and the result is read from stdout after SystemExit.
+In the style of ansible-core's test_uri.py: the HTTP call (urls.Request, which jaeger_query makes
+once per run) is patched, the module args are set with patch_module_args, and the result is read
+from stdout after SystemExit.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import jaeger_trace
 import pytest
 from ansible.module_utils import jaeger_query
 from ansible.module_utils.testing import patch_module_args
-from jaeger_replay import FakeJaeger, load_scenario
+from jaeger_replay import FakeJaeger, load_scenario, requests_to
 
 SCENARIO = load_scenario()
 SERVICES = SCENARIO["services"]
@@ -25,9 +26,10 @@ CASES = SCENARIO["cases"]
 BASE = "http://jaeger.test:16686"
 
 
-def run(params, fake, capsys):
-    """(exit code, result) of one module run with open_url replaced by `fake`."""
-    with mock.patch.object(jaeger_query, "open_url", fake), patch_module_args({"url": BASE, **params}):
+def run(params, fake, capsys, request_class=None):
+    """(exit code, result) of one module run whose requests go to `fake` (open_url-like)."""
+    request_class = request_class or requests_to(fake)
+    with mock.patch.object(jaeger_query, "Request", request_class), patch_module_args({"url": BASE, **params}):
         with pytest.raises(SystemExit) as exc:
             jaeger_trace.main()
     out = capsys.readouterr().out
@@ -254,12 +256,44 @@ def test_bearer_token_is_sent_and_never_shown(capsys):
     assert "s3cret-token" not in json.dumps(result)
 
 
-def test_tls_options_reach_open_url(capsys):
+def test_tls_options_reach_the_request(capsys):
     c = case("ok", "v3")
     fake = FakeJaeger(api="v3", base=BASE)
     bundle = certifi.where()  # any loadable CA file
     run({**c["params"], "validate_certs": False, "ca_path": bundle}, fake, capsys)
     assert {(call["validate_certs"], call["ca_path"]) for call in fake.calls} == {(False, bundle)}
+    # urls ignores both once it has a context, so the context itself must not validate.
+    [context] = {id(call["context"]): call["context"] for call in fake.calls}.values()
+    assert isinstance(context, ssl.SSLContext)
+    assert (context.verify_mode, context.check_hostname) == (ssl.CERT_NONE, False)
+
+
+@pytest.mark.parametrize("ca_path", [None, "bundle"])
+def test_bulk_run_builds_its_tls_settings_once(ca_path, capsys):
+    """Loading CAs costs ~20 ms of CPU under the GIL; per request it dominated bulk mode."""
+    good = case("ok", "v3")["params"]
+    params = {k: v for k, v in good.items() if k not in ("service", "attributes")}
+    wanted = ["inventory.vm1.sysadm.ee", "inventory.vm2.sysadm.ee", "inventory.vm4.sysadm.ee"]
+    if ca_path:
+        params["ca_path"] = certifi.where()
+    fake = FakeJaeger(api="v3", base=BASE)
+    request_class = requests_to(fake)
+    contexts, real = [], jaeger_query.make_context
+
+    def make_context(**kwargs):
+        contexts.append((kwargs, real(**kwargs)))
+        return contexts[-1][1]
+
+    with mock.patch.object(jaeger_query, "make_context", make_context):
+        rc, result = run({**params, "services": wanted, "concurrency": 3}, fake, capsys, request_class)
+    assert fake.misses == [] and result["summary"]["total"] == 3
+    assert len(fake.calls) > len(wanted)
+    [(kwargs, context)] = contexts
+    assert kwargs == {"cafile": params.get("ca_path"), "validate_certs": True}
+    assert len(request_class.made) == 1
+    assert {id(call["context"]) for call in fake.calls} == {id(context)}
+    # Still one request's cookies never reach another, as with open_url.
+    assert len({id(call["cookies"]) for call in fake.calls}) == len(fake.calls)
 
 
 def test_polls_until_the_trace_arrives(capsys):
