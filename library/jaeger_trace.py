@@ -97,6 +97,7 @@ options:
   headers:
     description:
       - Extra HTTP headers for every request, for example for an authenticating proxy.
+      - Treated as secret (never logged), since such headers usually carry credentials.
     type: dict
     default: {}
   bearer_token:
@@ -368,7 +369,7 @@ def run_module():
             "timeout": {"type": "raw", "default": 30},
             "interval": {"type": "raw", "default": 1},
             "api": {"type": "str", "default": "auto", "choices": ["auto", "v3", "v1"]},
-            "headers": {"type": "dict", "default": {}},
+            "headers": {"type": "dict", "default": {}, "no_log": True},
             "bearer_token": {"type": "str", "no_log": True},
             "validate_certs": {"type": "bool", "default": True},
             "ca_path": {"type": "path"},
