@@ -290,3 +290,31 @@ def test_broken_compose_file_stops_before_anything_is_written(student_lab):
     assert result.returncode != 0
     assert "not valid YAML, nothing was changed" in output(result)
     assert student_lab.snapshot() == before
+
+
+def test_null_ca_bundle_is_no_ca_bundle(tmp_path):
+    """`${EXTRA_CA_BUNDLE}` unset in molecule arrives as YAML null."""
+    lab = Lab(tmp_path)
+    result, _ = lab.run(inventory_api_extra_ca_bundle=None)
+    assert result.returncode == 0, output(result)
+    inventory = yaml.safe_load(lab.compose.read_text())["services"]["inventory"]
+    assert "secrets" not in inventory["build"]
+    assert not any(entry.startswith("OTEL_EXPORTER_OTLP_CERTIFICATE=") for entry in inventory["environment"])
+
+
+def test_null_token_gets_the_friendly_message(student_lab):
+    """An empty entry in a vault (`inventory_api_token:`) is null, not ''."""
+    before = student_lab.snapshot()
+    result, _ = student_lab.run(inventory_api_token=None)
+    assert result.returncode != 0
+    assert "ansible-vault create" in output(result)
+    assert "NoneType" not in output(result)
+    assert student_lab.snapshot() == before
+
+
+def test_all_digit_token_is_accepted(tmp_path):
+    """A vault value like 12345678901234 is an int in YAML."""
+    lab = Lab(tmp_path)
+    result, _ = lab.run(inventory_api_token=12345678901234)
+    assert result.returncode == 0, output(result)
+    assert (lab.lab / "inventory-api-secrets" / "api_token").read_text() == "12345678901234\n"
