@@ -360,3 +360,60 @@ def test_volume_target(entry, target):
 
 def test_filter_module_exports_the_filter():
     assert compose_merge_module.FilterModule().filters() == {"inventory_api_compose_merge": merge}
+
+
+CODE_AND_DATA_MOUNTS = """\
+services:
+  inventory:
+    build: ./inventory
+    volumes:
+      - ./inventory:/app
+      - ./venv:/opt/venv
+      - ./site:/opt/venv/lib/site-packages
+      - ./app.py:/app/app.py:ro
+      - type: bind
+        source: ./storage.py
+        target: /app/storage.py
+      - ./data:/app/data
+      - inv:/app/instance
+      - type: volume
+        source: inv-cache
+        target: /app/cache
+volumes:
+  inv: {}
+  inv-cache: {}
+"""
+
+ROLE_VOLUME_ARGS = {
+    **ROLE_ARGS,
+    "volume_targets_removed": ["/app", "/opt/venv"],
+    "volume_roots_removed": ["/opt/venv"],
+    "volume_py_files_removed": True,
+}
+
+
+def test_mounts_that_hide_the_code_are_dropped():
+    volumes = yaml.safe_load(merge(CODE_AND_DATA_MOUNTS, "inventory", **ROLE_VOLUME_ARGS))["services"]["inventory"][
+        "volumes"
+    ]
+    targets = [v["target"] if isinstance(v, dict) else v.split(":")[1] for v in volumes]
+    for gone in ("/app", "/opt/venv", "/opt/venv/lib/site-packages", "/app/app.py", "/app/storage.py"):
+        assert gone not in targets
+
+
+def test_data_mounts_under_app_are_kept():
+    out = yaml.safe_load(merge(CODE_AND_DATA_MOUNTS, "inventory", **ROLE_VOLUME_ARGS))
+    volumes = out["services"]["inventory"]["volumes"]
+    assert "./data:/app/data" in volumes  # a bind mount of a data directory
+    assert "inv:/app/instance" in volumes  # a named volume
+    assert {"type": "volume", "source": "inv-cache", "target": "/app/cache"} in volumes
+    assert "/data/inventory:/data" in volumes
+    assert out["volumes"] == {"inv": {}, "inv-cache": {}}
+
+
+def test_exact_target_does_not_reach_below_it():
+    """volume_targets_removed alone drops /app itself, nothing under it."""
+    volumes = yaml.safe_load(merge(CODE_AND_DATA_MOUNTS, "inventory", **ROLE_ARGS))["services"]["inventory"]["volumes"]
+    assert "./inventory:/app" not in volumes
+    assert "./app.py:/app/app.py:ro" in volumes
+    assert "./data:/app/data" in volumes

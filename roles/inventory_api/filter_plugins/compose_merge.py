@@ -173,7 +173,28 @@ def _merge_environment(doc: _Doc, svc: dict, env: Mapping[str, Any], absent: Ite
             current.append(entry)
 
 
-def _merge_volumes(doc: _Doc, svc: dict, volumes: Iterable[Any], removed_targets: Iterable[str]) -> None:
+def _normal(path: str | None) -> str | None:
+    return None if path is None else (path.rstrip("/") or "/")
+
+
+def _shadows_code(entry: Any, exact: list[str], roots: list[str], py_files: bool) -> bool:
+    """Whether a mount would hide the image's code: exactly an exact target, a root or below it, or one .py file."""
+    target = _normal(_volume_target(entry))
+    if target is None:
+        return False
+    if target in {_normal(path) for path in exact} or _under(target, roots):
+        return True
+    return py_files and target.endswith(".py")
+
+
+def _merge_volumes(
+    doc: _Doc,
+    svc: dict,
+    volumes: Iterable[Any],
+    removed_targets: Iterable[str],
+    removed_roots: Iterable[str] = (),
+    removed_py_files: bool = False,
+) -> None:
     volumes = list(volumes)
     current = svc.get("volumes")
     if current is None:
@@ -182,9 +203,9 @@ def _merge_volumes(doc: _Doc, svc: dict, volumes: Iterable[Any], removed_targets
         return
     if not isinstance(current, list):
         raise AnsibleFilterError("services.<inventory>.volumes must be a list")
-    removed_targets = list(removed_targets)
+    removed_targets, removed_roots = list(removed_targets), list(removed_roots)
     for index in reversed(range(len(current))):
-        if _under(_volume_target(current[index]), removed_targets):
+        if _shadows_code(current[index], removed_targets, removed_roots, removed_py_files):
             del current[index]
     for volume in volumes:
         target = _volume_target(volume)
@@ -204,6 +225,8 @@ def compose_merge(
     environment_absent: Iterable[str] = (),
     volumes: Iterable[Any] = (),
     volume_targets_removed: Iterable[str] = (),
+    volume_roots_removed: Iterable[str] = (),
+    volume_py_files_removed: bool = False,
     keys_removed: Iterable[str] = (),
     top_level: Mapping[str, Mapping[str, Any]] | None = None,
     header: str = "",
@@ -217,8 +240,10 @@ def compose_merge(
     environment: variables the role manages; others stay, in the student's list or mapping form.
     environment_absent: variable names to delete (an option the role no longer sets).
     volumes: entries ensured by container target (replaced in place when the target is already mounted).
-    volume_targets_removed: container paths whose mounts are dropped (a bind mount over /app would hide the
-        image's code).
+    volume_targets_removed: container paths whose mounts are dropped when the target is exactly that path (a bind
+        mount over /app would hide the image's code; a data mount like ./data:/app/data stays).
+    volume_roots_removed: container paths whose mounts are dropped at that path or anywhere below it (/opt/venv).
+    volume_py_files_removed: also drop a mount whose target is a single .py file (./app.py:/app/app.py).
     keys_removed: service keys dropped because the image defines them (command, entrypoint, ...).
     top_level: {section: {name: definition}} merged by name (secrets for the build's CA bundle).
     header: comment block put at the top once (`ansible_managed | comment` style: first and last line "#").
@@ -247,7 +272,14 @@ def compose_merge(
         if key not in svc:
             svc[key] = value
     _merge_environment(doc, svc, _plain(environment or {}), [str(k) for k in environment_absent])
-    _merge_volumes(doc, svc, _plain(list(volumes)), [str(t) for t in volume_targets_removed])
+    _merge_volumes(
+        doc,
+        svc,
+        _plain(list(volumes)),
+        [str(t) for t in volume_targets_removed],
+        [str(t) for t in volume_roots_removed],
+        bool(volume_py_files_removed),
+    )
 
     if fresh:
         ordered = doc.new_map()
