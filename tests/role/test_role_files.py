@@ -318,3 +318,54 @@ def test_all_digit_token_is_accepted(tmp_path):
     result, _ = lab.run(inventory_api_token=12345678901234)
     assert result.returncode == 0, output(result)
     assert (lab.lab / "inventory-api-secrets" / "api_token").read_text() == "12345678901234\n"
+
+
+def test_students_leftovers_that_switch_tracing_off_are_removed(student_lab):
+    student_lab.compose.write_text(
+        STUDENT_COMPOSE.replace(
+            "      - STUDENT_VAR=keep-me\n",
+            "      - STUDENT_VAR=keep-me\n"
+            "      - OTEL_SDK_DISABLED=true\n"
+            "      - OTEL_TRACES_EXPORTER=none\n"
+            "      - OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=grpc\n"
+            "      - OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://localhost:4318/v1/traces\n",
+        )
+    )
+    result, _ = student_lab.run(inventory_api_env_absent=["FLASK_DEBUG"])
+    assert result.returncode == 0, output(result)
+    inventory = yaml.safe_load(student_lab.compose.read_text())["services"]["inventory"]
+    env = dict(entry.split("=", 1) for entry in inventory["environment"])
+    assert env["STUDENT_VAR"] == "keep-me"
+    for name in (
+        "OTEL_SDK_DISABLED",
+        "OTEL_TRACES_EXPORTER",
+        "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    ):
+        assert name not in env
+
+
+def test_role_traces_endpoint_replaces_the_students(student_lab):
+    student_lab.compose.write_text(
+        STUDENT_COMPOSE.replace(
+            "      - STUDENT_VAR=keep-me\n",
+            "      - STUDENT_VAR=keep-me\n      - OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://localhost:4318/v1/traces\n",
+        )
+    )
+    result, _ = student_lab.run(inventory_api_otlp_traces_endpoint="https://otel.example.org/v1/traces")
+    assert result.returncode == 0, output(result)
+    inventory = yaml.safe_load(student_lab.compose.read_text())["services"]["inventory"]
+    env = dict(entry.split("=", 1) for entry in inventory["environment"])
+    assert env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] == "https://otel.example.org/v1/traces"
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["OTEL_SDK_DISABLED", "OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_SERVICE_NAME"],
+)
+def test_extra_env_may_not_override_checked_settings(student_lab, key):
+    before = student_lab.snapshot()
+    result, _ = student_lab.run(inventory_api_extra_env={key: "x", "FLASK_DEBUG": "0"})
+    assert result.returncode != 0
+    assert f"inventory_api_extra_env sets {key}," in output(result)
+    assert student_lab.snapshot() == before
