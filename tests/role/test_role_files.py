@@ -168,7 +168,11 @@ def test_merge_keeps_the_students_stack(provisioned):
     assert inventory["ports"] == ["127.0.0.1:5000:5000"]
     assert inventory["build"]["context"] == str(provisioned.lab / "inventory-api")
     assert "command" not in inventory
-    assert f"{provisioned.data}:/data" in inventory["volumes"]
+    assert inventory["volumes"] == [
+        f"{provisioned.data}:/data:z",  # the student's mount of the same target, replaced in place
+        f"{provisioned.lab}/inventory-api-secrets:/run/inventory-api/secrets:ro,z",
+    ]
+    assert after["services"]["minio"]["volumes"] == ["/data/minio:/data"]  # the student's own: no `z` added
     text = provisioned.compose.read_text()
     assert "# lab10 stack, by the student" in text
     assert "# keep me" in text
@@ -253,6 +257,7 @@ def test_fresh_vm_gets_a_complete_file(tmp_path):
     env = dict(entry.split("=", 1) for entry in inventory["environment"])
     assert env["OTEL_EXPORTER_OTLP_CERTIFICATE"] == "/etc/inventory-api/certs/extra-ca.pem"
     assert env["INVENTORY_API_TOKEN_FILE"] == "/run/inventory-api/secrets/api_token"
+    assert f"{lab.lab}/inventory-api-certs:/etc/inventory-api/certs:ro,z" in inventory["volumes"]
     assert not list(lab.lab.glob("docker-compose.yml.*~"))  # nothing to back up
     again, stats = lab.run(inventory_api_extra_ca_bundle=str(lab.ca))
     assert again.returncode == 0 and stats["changed"] == 0, output(again)
