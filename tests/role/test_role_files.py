@@ -427,3 +427,33 @@ def test_failed_trigger_request_reports_status_and_error_without_the_token(tmp_p
     assert result.returncode != 0
     assert "Request 1: HTTP 403, wrong token." in result.stdout, output(result)
     assert TOKEN not in output(result)
+
+
+def test_existing_data_file_is_given_to_the_app(tmp_path):
+    """A root-owned 0600 (here: owner-unreadable 0200) inventory.json would make the API answer 500."""
+    lab = Lab(tmp_path)
+    lab.data.mkdir(parents=True)
+    data_file = lab.data / "inventory.json"
+    data_file.write_text('{"widget": 3}\n')
+    data_file.chmod(0o200)  # as root the file is also root-owned, and the app's uid is 10001
+    result, _ = lab.run()
+    assert result.returncode == 0, output(result)
+    info = data_file.stat()
+    assert info.st_uid == lab.vars["inventory_api_app_uid"]
+    assert info.st_gid == lab.vars["inventory_api_app_uid"]
+    assert oct(info.st_mode & 0o777) == "0o600"  # u+r added, the rest kept
+    assert data_file.read_text() == '{"widget": 3}\n'
+    again, stats = lab.run()
+    assert again.returncode == 0 and stats["changed"] == 0, output(again)
+
+
+def test_existing_readable_data_file_keeps_its_mode(tmp_path):
+    lab = Lab(tmp_path)
+    lab.data.mkdir(parents=True)
+    data_file = lab.data / "inventory.json"
+    data_file.write_text("{}\n")
+    data_file.chmod(0o640)
+    result, _ = lab.run()
+    assert result.returncode == 0, output(result)
+    assert oct(data_file.stat().st_mode & 0o777) == "0o640"
+    assert data_file.stat().st_uid == lab.vars["inventory_api_app_uid"]
