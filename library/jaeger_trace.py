@@ -22,7 +22,7 @@ description:
   - Read-only; never reports a change.
 version_added: "1.0.0"
 author:
-  - lab10 tracing kit team
+  - lab10 tracing kit team (@sysadm-ee-lab10)
 options:
   url:
     description:
@@ -73,6 +73,9 @@ options:
     description:
       - Only traces that started this long ago or later count.
       - A duration like V(15m) or V(1h); a plain number is seconds.
+      - Or an absolute time, V(@<epoch seconds>) or RFC 3339 with a zone (V(2026-11-25T12:00:00Z)), for example
+        the moment a request was sent.
+      - Resolved once when the module starts; every poll asks about the same window.
     type: raw
     default: 15m
   timeout:
@@ -87,6 +90,16 @@ options:
       - Pause between two polls, at least V(10ms). A duration or a number of seconds.
     type: raw
     default: 1
+  fail_fast:
+    description:
+      - Stop waiting for a service as soon as Jaeger holds a trace that settles it, that is a trace with the
+        O(parent_operation) span (without O(parent_operation), with a root span of the service) but no span
+        that matches; the result is then the closest miss's RV(reason) (V(operation_unknown), V(too_short),
+        V(too_long), V(parent_mismatch), V(attributes_mismatch)) instead of waiting for O(timeout).
+      - Meant for a check right after a request was sent, with O(since) set to when it was sent. The
+        searches then ask Jaeger for the parent's traces without duration filters.
+    type: bool
+    default: false
   api:
     description:
       - Which query API to use. V(auto) uses API v3 if C(/api/v3/services) answers like it, else
@@ -130,13 +143,14 @@ attributes:
     description: The module only reads from Jaeger, so check mode runs it unchanged.
   diff_mode:
     support: none
+    description: Nothing is changed, so there is no diff.
 notes:
   - HTTP goes through C(ansible.module_utils.urls), so C(http_proxy)/C(https_proxy)/C(no_proxy) apply.
   - Needs nothing beyond ansible-core on the host that runs it.
 """
 
 EXAMPLES = r"""
-- name: Trigger one request, then prove its trace reached Jaeger
+- name: Prove the trace of a request just sent reached Jaeger, and stop early on a wrong one
   jaeger_trace:
     url: http://localhost:16686
     service: "inventory.{{ inventory_hostname }}.sysadm.ee"
@@ -144,7 +158,8 @@ EXAMPLES = r"""
     parent_operation: GET /api/v1/inventory
     min_duration: 300ms
     max_duration: 2s
-    since: 5m
+    since: "@{{ request_sent_epoch }}"
+    fail_fast: true
 
 - name: Course Jaeger behind a token and the course CA
   jaeger_trace:
@@ -189,14 +204,30 @@ spans:
   type: list
   elements: dict
   contains:
-    operation: {description: Span name., type: str}
-    service: {description: The span's service., type: str}
-    duration_ms: {description: Duration in milliseconds., type: float}
-    parent: {description: Name of the parent span, null for a root span or a parent not in the trace., type: str}
-    span_id: {description: Span id (hex)., type: str}
-    parent_span_id: {description: Parent span id (hex) or null., type: str}
-    start: {description: Start time, RFC 3339 UTC., type: str}
-    offset_ms: {description: Start relative to the trace's first span., type: float}
+    operation:
+      description: Span name.
+      type: str
+    service:
+      description: The span's service.
+      type: str
+    duration_ms:
+      description: Duration in milliseconds.
+      type: float
+    parent:
+      description: "Name of the parent span; null for a root span or a parent not in the trace."
+      type: str
+    span_id:
+      description: Span id (hex).
+      type: str
+    parent_span_id:
+      description: Parent span id (hex) or null.
+      type: str
+    start:
+      description: "Start time: RFC 3339, UTC."
+      type: str
+    offset_ms:
+      description: Start relative to the trace's first span, in milliseconds.
+      type: float
 waterfall:
   description: Short text waterfall of the trace; the matching (or closest) span is marked with C(<).
   returned: when trace_id is returned
@@ -207,13 +238,43 @@ measured_ms:
   type: float
 reason:
   description:
-    - Stable machine-readable outcome. V(ok) on success; otherwise one of V(bad_parameter),
-      V(unreachable), V(tls_failed), V(auth_failed), V(http_error), V(unexpected_response),
-      V(service_unknown), V(operation_unknown), V(no_traces), V(too_short), V(too_long),
-      V(parent_mismatch), V(attributes_mismatch), V(too_few_traces).
+    - Stable machine-readable outcome. V(ok) on success, V(some_failed) when a bulk check has failures;
+      otherwise one of V(bad_parameter), V(unreachable), V(tls_failed), V(auth_failed), V(http_error),
+      V(unexpected_response), V(internal_error), V(service_unknown), V(operation_unknown), V(no_traces),
+      V(parent_mismatch), V(too_short), V(too_long), V(attributes_mismatch), V(too_few_traces).
   returned: always
   type: str
   sample: too_short
+checks:
+  description:
+    - The check broken down for partial credit, in this order and only where the criterion was given
+      (single service; each bulk entry has its own).
+    - V(service) the service is in Jaeger; V(parent_trace) a trace with a O(parent_operation) span started in
+      the window; V(operation) a span named O(operation) exists, under O(parent_operation) when given;
+      V(duration) it lasts within O(min_duration) and O(max_duration); V(attributes) it carries
+      O(attributes); V(min_traces) enough traces match.
+  returned: when the parameters were usable
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The check's name.
+      type: str
+      sample: duration
+    ok:
+      description: "True or false; null when not decided: an earlier check failed or Jaeger could not be asked."
+      type: bool
+    msg:
+      description: One line on what was seen.
+      type: str
+    measured_ms:
+      description: On V(duration), the duration of the matching span or of the closest miss.
+      type: float
+  sample:
+    - {name: service, ok: true, msg: "service 'inventory.vm1.sysadm.ee' is in Jaeger"}
+    - {name: parent_trace, ok: true, msg: "trace of 'GET /api/v1/inventory' in the last 15m: found"}
+    - {name: operation, ok: true, msg: "span 'validate_inventory_cache' under 'GET /api/v1/inventory': found"}
+    - {name: duration, ok: false, measured_ms: 120.1, msg: "span 'validate_inventory_cache' lasted 120.1 ms"}
 services_seen:
   description: On V(service_unknown), the service names in Jaeger nearest to the one asked for.
   returned: on service_unknown
@@ -246,9 +307,10 @@ traces_found:
   returned: always
   type: int
 results:
-  description: Bulk mode, one entry per service in the order given, with the keys of a single
-    check (service, ok, reason, msg, polls, elapsed, traces_found, trace_id, trace_url, spans,
-    waterfall, measured_ms and the failure context).
+  description:
+    - Bulk mode, one entry per service in the order given, with the keys of a single check
+      (service, ok, reason, msg, checks, polls, elapsed, traces_found, trace_id, trace_url, spans,
+      waterfall, measured_ms and the failure context).
   returned: bulk mode
   type: list
   elements: dict
@@ -257,10 +319,19 @@ summary:
   returned: bulk mode
   type: dict
   contains:
-    total: {description: Services checked., type: int}
-    passed: {description: Services that passed., type: int}
-    failed: {description: Services that failed., type: int}
-    failed_services: {description: Names of the failed services., type: list, elements: str}
+    total:
+      description: Services checked.
+      type: int
+    passed:
+      description: Services that passed.
+      type: int
+    failed:
+      description: Services that failed.
+      type: int
+    failed_services:
+      description: Names of the failed services.
+      type: list
+      elements: str
 """
 
 # Imports after the documentation, as in Ansible's own modules.
@@ -268,35 +339,42 @@ import time  # noqa: E402
 import traceback  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible.module_utils.jaeger_check import Checker  # noqa: E402
+from ansible.module_utils.jaeger_check import Checker, Plan  # noqa: E402
 from ansible.module_utils.jaeger_match import Criteria  # noqa: E402
-from ansible.module_utils.jaeger_model import JaegerError, parse_duration_ms  # noqa: E402
+from ansible.module_utils.jaeger_model import JaegerError, parse_duration_ms, parse_since  # noqa: E402
 from ansible.module_utils.jaeger_query import Client, detect_api  # noqa: E402
+from ansible.module_utils.jaeger_verdict import bulk_message, checks  # noqa: E402
 
-# How many failed services a bulk failure message names before "and N more".
-NAMED_FAILURES = 5
+ARGUMENT_SPEC = {
+    "url": {"type": "str", "required": True},
+    "service": {"type": "str"},
+    "services": {"type": "list", "elements": "str"},
+    "operation": {"type": "str"},
+    "parent_operation": {"type": "str"},
+    "min_duration": {"type": "raw"},
+    "max_duration": {"type": "raw"},
+    "attributes": {"type": "dict", "default": {}},
+    "min_traces": {"type": "int", "default": 1},
+    "since": {"type": "raw", "default": "15m"},
+    "timeout": {"type": "raw", "default": 30},
+    "interval": {"type": "raw", "default": 1},
+    "fail_fast": {"type": "bool", "default": False},
+    "api": {"type": "str", "default": "auto", "choices": ["auto", "v3", "v1"]},
+    "headers": {"type": "dict", "default": {}, "no_log": True},
+    "bearer_token": {"type": "str", "no_log": True},
+    "validate_certs": {"type": "bool", "default": True},
+    "ca_path": {"type": "path"},
+    "concurrency": {"type": "int", "default": 16},
+    "search_limit": {"type": "int", "default": 100},
+}
 
 
-def build(params):
-    """Module params -> (Client, [Criteria], settings); JaegerError(bad_parameter) on bad input."""
-    p = params
+def criteria_of(p):
+    """The services to check and what their spans must satisfy; JaegerError(bad_parameter) on bad input."""
     min_ms = parse_duration_ms(p["min_duration"], "min_duration") if p["min_duration"] is not None else None
     max_ms = parse_duration_ms(p["max_duration"], "max_duration") if p["max_duration"] is not None else None
     if min_ms is not None and max_ms is not None and min_ms > max_ms:
         raise JaegerError("bad_parameter", "min_duration is longer than max_duration")
-    settings = {
-        "since_ms": parse_duration_ms(p["since"], "since", bare_unit="s"),
-        "timeout_s": parse_duration_ms(p["timeout"], "timeout", bare_unit="s") / 1000.0,
-        "interval_s": parse_duration_ms(p["interval"], "interval", bare_unit="s") / 1000.0,
-    }
-    if settings["since_ms"] <= 0:
-        raise JaegerError("bad_parameter", "since must be longer than 0")
-    # A zero pause would poll Jaeger in a tight loop for the whole timeout.
-    if settings["interval_s"] < 0.01:
-        raise JaegerError("bad_parameter", "interval must be at least 10ms")
-    for name in ("min_traces", "concurrency", "search_limit"):
-        if p[name] < 1:
-            raise JaegerError("bad_parameter", f"{name} must be at least 1")
     names = [p["service"]] if p["service"] is not None else list(p["services"])
     if not names:
         raise JaegerError("bad_parameter", "services must not be empty")
@@ -306,7 +384,7 @@ def build(params):
     for name in ("operation", "parent_operation"):
         if p[name] is not None and not p[name]:
             raise JaegerError("bad_parameter", f"{name} must not be empty (leave it out instead)")
-    criteria = [
+    return [
         Criteria(
             name.strip(),
             operation=p["operation"],
@@ -319,6 +397,30 @@ def build(params):
         # dict.fromkeys: drop repeats, keep the order given.
         for name in dict.fromkeys(n.strip() for n in names)
     ]
+
+
+def build(p, now_s):
+    """Module params -> (Client, Plan); JaegerError(bad_parameter) on bad input. Nothing is sent yet."""
+    timeout_s = parse_duration_ms(p["timeout"], "timeout", bare_unit="s") / 1000.0
+    interval_s = parse_duration_ms(p["interval"], "interval", bare_unit="s") / 1000.0
+    # A zero pause would poll Jaeger in a tight loop for the whole timeout.
+    if interval_s < 0.01:
+        raise JaegerError("bad_parameter", "interval must be at least 10ms")
+    for name in ("min_traces", "concurrency", "search_limit"):
+        if p[name] < 1:
+            raise JaegerError("bad_parameter", f"{name} must be at least 1")
+    start_us, window_text = parse_since(p["since"], now_s)
+    plan = Plan(
+        criteria_of(p),
+        start_us,
+        window_text,
+        timeout_s,
+        interval_s,
+        concurrency=p["concurrency"],
+        limit=p["search_limit"],
+        fail_fast=p["fail_fast"],
+        now_us=int(now_s * 1_000_000),
+    )
     client = Client(
         p["url"],
         headers=p["headers"],
@@ -326,9 +428,9 @@ def build(params):
         validate_certs=p["validate_certs"],
         ca_path=p["ca_path"],
         # One slow request must not eat a short timeout whole, nor a long one hang forever.
-        timeout=max(1.0, min(10.0, settings["timeout_s"] or 10.0)),
+        timeout=max(1.0, min(10.0, timeout_s or 10.0)),
     )
-    return client, criteria, settings
+    return client, plan
 
 
 def connect(client, api_name, deadline, interval_s, sleep=time.sleep, monotonic=time.monotonic):
@@ -346,36 +448,39 @@ def connect(client, api_name, deadline, interval_s, sleep=time.sleep, monotonic=
             sleep(min(interval_s, remaining))
 
 
-def bulk_message(results):
-    failed = [r for r in results if not r["ok"]]
-    named = ", ".join(f"{r['service']} ({r['reason']})" for r in failed[:NAMED_FAILURES])
-    more = f" and {len(failed) - NAMED_FAILURES} more" if len(failed) > NAMED_FAILURES else ""
-    return f"{len(failed)} of {len(results)} services failed: {named}{more}"
+def summary_of(results):
+    failed = [r["service"] for r in results if not r["ok"]]
+    return {
+        "total": len(results),
+        "passed": len(results) - len(failed),
+        "failed": len(failed),
+        "failed_services": failed,
+    }
+
+
+def failed_everywhere(plan, params, exc):
+    """One result per service when nothing per service was learnt (bad input, Jaeger unreachable...)."""
+    if plan is not None:
+        criteria = plan.criteria
+    else:
+        # The parameters did not make a plan: the services as named, checked for nothing.
+        names = params["services"] if params["services"] is not None else [params["service"]]
+        criteria = [Criteria(n) for n in dict.fromkeys(str(n).strip() for n in names if str(n or "").strip())]
+    return [
+        {
+            "service": c.service,
+            "ok": False,
+            "reason": exc.reason,
+            "msg": exc.msg,
+            "checks": checks(c, exc.reason, exc.msg),
+        }
+        for c in criteria
+    ]
 
 
 def run_module():
     module = AnsibleModule(
-        argument_spec={
-            "url": {"type": "str", "required": True},
-            "service": {"type": "str"},
-            "services": {"type": "list", "elements": "str"},
-            "operation": {"type": "str"},
-            "parent_operation": {"type": "str"},
-            "min_duration": {"type": "raw"},
-            "max_duration": {"type": "raw"},
-            "attributes": {"type": "dict", "default": {}},
-            "min_traces": {"type": "int", "default": 1},
-            "since": {"type": "raw", "default": "15m"},
-            "timeout": {"type": "raw", "default": 30},
-            "interval": {"type": "raw", "default": 1},
-            "api": {"type": "str", "default": "auto", "choices": ["auto", "v3", "v1"]},
-            "headers": {"type": "dict", "default": {}, "no_log": True},
-            "bearer_token": {"type": "str", "no_log": True},
-            "validate_certs": {"type": "bool", "default": True},
-            "ca_path": {"type": "path"},
-            "concurrency": {"type": "int", "default": 16},
-            "search_limit": {"type": "int", "default": 100},
-        },
+        argument_spec=ARGUMENT_SPEC,
         mutually_exclusive=[("service", "services")],
         required_one_of=[("service", "services")],
         supports_check_mode=True,
@@ -383,30 +488,22 @@ def run_module():
     started = time.monotonic()
     bulk = module.params["services"] is not None
     out = {"changed": False, "polls": 0, "traces_found": 0}
-    criteria = []
+    plan = None
     try:
-        client, criteria, settings = build(module.params)
-        deadline = started + settings["timeout_s"]
-        api, _ = connect(client, module.params["api"], deadline, settings["interval_s"])
+        client, plan = build(module.params, time.time())
+        deadline = started + plan.timeout_s
+        api = connect(client, module.params["api"], deadline, plan.interval_s)[0]
         out["api"] = api.name
-        checker = Checker(
-            api,
-            client.base_url,
-            settings["since_ms"],
-            _since_text(module.params["since"]),
-            module.params["search_limit"],
-        )
-        results = checker.run(
-            criteria, settings["timeout_s"], settings["interval_s"], module.params["concurrency"], deadline=deadline
-        )
+        results = Checker(api, client.base_url).run(plan, deadline=deadline)
     except JaegerError as exc:
         # Nothing per service was learnt (bad input, Jaeger unreachable...): one message for all.
         out.update(exc.context)
         out.update(reason=exc.reason, elapsed=round(time.monotonic() - started, 3))
+        everywhere = failed_everywhere(plan, module.params, exc)
         if bulk:
-            names = [c.service for c in criteria]
-            out["results"] = [{"service": n, "ok": False, "reason": exc.reason, "msg": exc.msg} for n in names]
-            out["summary"] = {"total": len(names), "passed": 0, "failed": len(names), "failed_services": names}
+            out.update(results=everywhere, summary=summary_of(everywhere))
+        elif everywhere:
+            out["checks"] = everywhere[0]["checks"]
         module.fail_json(msg=exc.msg, **out)
     except Exception as exc:  # noqa: BLE001 -- safety net: a one-line message, the traceback only with -vvv
         module.fail_json(
@@ -417,20 +514,15 @@ def run_module():
         )
     out["elapsed"] = round(time.monotonic() - started, 3)
     if bulk:
-        failed = [r["service"] for r in results if not r["ok"]]
+        summary = summary_of(results)
         out.update(
             results=results,
             polls=sum(r["polls"] for r in results),
             traces_found=sum(r["traces_found"] for r in results),
-            summary={
-                "total": len(results),
-                "passed": len(results) - len(failed),
-                "failed": len(failed),
-                "failed_services": failed,
-            },
-            reason="ok" if not failed else "some_failed",
+            summary=summary,
+            reason="some_failed" if summary["failed"] else "ok",
         )
-        if failed:
+        if summary["failed"]:
             module.fail_json(msg=bulk_message(results), **out)
         module.exit_json(msg=f"all {len(results)} services have matching traces", **out)
     result = dict(results[0])
@@ -440,10 +532,6 @@ def run_module():
     if not ok:
         module.fail_json(**out)
     module.exit_json(**out)
-
-
-def _since_text(value):
-    return f"{value}s" if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
 
 
 def main():

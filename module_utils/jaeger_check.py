@@ -1,37 +1,87 @@
 # Copyright: the lab10 tracing kit authors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Polling and bulk orchestration: search every pending service each round until all pass or the
-deadline comes, then explain each one still failing.
+"""The query plan and the one poll loop: search every pending service each round until all are
+decided or the deadline comes, then look closer at each one still failing.
 
 Rounds (not one long-lived poller per service) keep a bulk run bounded by `timeout` plus one
-diagnosis pass, however many services fail and whatever `concurrency` is.
+diagnosis pass, however many services fail and whatever `concurrency` is. The window is resolved
+once, before the first search, so every poll asks about the same absolute times.
 """
 
 from __future__ import annotations
 
-import difflib
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible.module_utils.jaeger_match import evaluate, explain, span_rows, waterfall
+from ansible.module_utils.jaeger_match import evaluate, merge_traces, span_rows, waterfall
 from ansible.module_utils.jaeger_model import JaegerError
 from ansible.module_utils.jaeger_query import Query
+from ansible.module_utils.jaeger_verdict import checks, explain, missing_in_trace, unknown_operation, unknown_service
 
 # Span clocks (the app's host) and ours may disagree a little; search a bit into the "future".
 CLOCK_SKEW_US = 60 * 1_000_000
+
+
+class Plan:
+    """What the module asks Jaeger, decided up front from the parameters.
+
+    start_us/end_us: the absolute window. It ends a little after the module started, which covers
+    every request made before the check (and clock skew between the app's host and this one).
+    fail_fast: decide a service as soon as a settled trace misses (see jaeger_match.Evaluation).
+    """
+
+    def __init__(
+        self,
+        criteria,
+        start_us,
+        window_text,
+        timeout_s,
+        interval_s,
+        concurrency=16,
+        limit=100,
+        fail_fast=False,
+        now_us=None,
+    ):
+        self.criteria = criteria
+        self.start_us = start_us
+        now_us = int(time.time() * 1_000_000) if now_us is None else now_us
+        self.end_us = now_us + CLOCK_SKEW_US
+        self.window_text = window_text
+        self.timeout_s = timeout_s
+        self.interval_s = interval_s
+        self.concurrency = concurrency
+        self.limit = limit
+        self.fail_fast = fail_fast
+
+    def search(self, c, operation, with_durations):
+        return Query(
+            c.service,
+            operation,
+            start_us=self.start_us,
+            end_us=self.end_us,
+            min_ms=c.min_ms if with_durations else None,
+            max_ms=c.max_ms if with_durations else None,
+            limit=max(self.limit, c.min_traces),
+        )
+
+    def poll_query(self, c):
+        """The search of each round. Normally Jaeger pre-filters by operation and duration; fail_fast
+        asks for the anchor's traces unfiltered, since a miss is what it must see."""
+        if self.fail_fast:
+            return self.search(c, c.parent_operation, with_durations=False)
+        return self.search(c, c.operation, with_durations=True)
 
 
 class _State:
     def __init__(self, criteria):
         self.c = criteria
         self.polls = 0
-        self.done = False
         self.error = None
         self.traces = []
         self.ev = None
         self.result = None
-        self.elapsed = 0.0
+        self.finished = 0.0
 
 
 class _Once:
@@ -58,106 +108,99 @@ class _Once:
 
 
 class Checker:
-    def __init__(
-        self,
-        api,
-        base_url,
-        since_ms,
-        since_text,
-        limit=100,
-        clock=time.time,
-        monotonic=time.monotonic,
-        sleep=time.sleep,
-    ):
+    def __init__(self, api, base_url, monotonic=time.monotonic, sleep=time.sleep):
         self.api = api
         self.base_url = base_url
-        self.since_ms = since_ms
-        self.since_text = since_text
-        self.limit = limit
-        self.clock = clock
         self.monotonic = monotonic
         self.sleep = sleep
 
-    def query(self, c, with_durations=True):
-        now_us = int(self.clock() * 1_000_000)
-        return Query(
-            c.service,
-            c.operation,
-            start_us=now_us - int(self.since_ms * 1000),
-            end_us=now_us + CLOCK_SKEW_US,
-            min_ms=c.min_ms if with_durations else None,
-            max_ms=c.max_ms if with_durations else None,
-            limit=max(self.limit, c.min_traces),
-        )
-
-    def run(self, criteria_list, timeout_s, interval_s, concurrency, deadline=None):
+    def run(self, plan, deadline=None):
         """One result dict per criteria, in order. `deadline` (monotonic) may have been started earlier."""
         started = self.monotonic()
-        deadline = started + timeout_s if deadline is None else deadline
-        states = [_State(c) for c in criteria_list]
+        deadline = started + plan.timeout_s if deadline is None else deadline
+        states = [_State(c) for c in plan.criteria]
         pending = list(states)
-        workers = max(1, min(concurrency, len(states)))
+        workers = max(1, min(plan.concurrency, len(states)))
         with ThreadPoolExecutor(max_workers=workers) as pool:
             while pending:
-                list(pool.map(self._poll, pending))
-                pending = [s for s in pending if not s.done]
+                list(pool.map(lambda s: self._poll(plan, s), pending))
+                pending = [s for s in pending if s.result is None]
                 remaining = deadline - self.monotonic()
                 if not pending or remaining <= 0:
                     break
-                self.sleep(min(interval_s, remaining))
+                self.sleep(min(plan.interval_s, remaining))
             services = _Once(self.api.services)
-            list(pool.map(lambda s: self._diagnose(s, services), pending))
+            list(pool.map(lambda s: self._diagnose(plan, s, services), pending))
         for state in states:
-            state.result.update(polls=state.polls, elapsed=round(state.elapsed - started, 3))
+            state.result.update(polls=state.polls, elapsed=round(state.finished - started, 3))
         return [s.result for s in states]
 
-    def _poll(self, state):
+    def _poll(self, plan, state):
         state.polls += 1
         try:
-            traces = self.api.search(self.query(state.c))
+            traces = self.api.search(plan.poll_query(state.c))
         except JaegerError as exc:
             state.error = exc
             if not exc.retry:
-                self._fail(state, exc.reason, exc.msg, exc.context)
+                self._fail(plan, state, exc.reason, exc.msg, exc.context)
             return
         state.error = None
         state.traces = traces
         state.ev = evaluate(traces, state.c)
         if len(state.ev.matched) >= state.c.min_traces:
-            self._pass(state)
+            self._pass(plan, state)
+        elif plan.fail_fast and state.ev.settled:
+            self._settle(plan, state)
 
-    def _diagnose(self, state, services):
+    def _settle(self, plan, state):
+        """fail_fast: a settled trace is in Jaeger and nothing matches -> the verdict, now."""
+        c = state.c
+        # Only the settled traces speak: a span elsewhere may still be waiting for its parent.
+        ev = evaluate(state.ev.settled, c)
+        if ev.closest is not None:
+            reason, msg, ctx = explain(ev, c, plan.window_text)
+            ctx.update(self._trace_info(ev.closest[0], ev.closest[1]))
+        else:
+            trace = ev.settled[0]
+            reason, msg, ctx = missing_in_trace(c, trace)
+            ctx.update(self._trace_info(trace, None))
+        self._fail(plan, state, reason, msg, ctx, ev)
+
+    def _diagnose(self, plan, state, services):
         c = state.c
         if state.error is not None:
             # The last poll failed on the network (or a 5xx): that is the answer, not the data.
-            self._fail(state, state.error.reason, state.error.msg, state.error.context)
+            self._fail(plan, state, state.error.reason, state.error.msg, state.error.context)
             return
         try:
             known = services.get()
             if c.service not in known:
-                self._fail(state, "service_unknown", *_unknown_service(c.service, known))
+                self._fail(plan, state, *unknown_service(c.service, known))
                 return
-            if c.operation:
-                ops = self.api.operations(c.service)
-                if c.operation not in ops:
-                    self._fail(state, "operation_unknown", *_unknown_operation(c, ops))
-                    return
-            if c.min_ms is not None or c.max_ms is not None:
-                # The poll let Jaeger filter by duration; ask again without, to see what was measured.
-                state.traces = self.api.search(self.query(c, with_durations=False))
-                state.ev = evaluate(state.traces, c)
+            ops = self.api.operations(c.service) if c.operation else []
+            # Unfiltered, to see what was measured: the span's own search, and its parent's for the checks.
+            groups = [state.traces]
+            if c.operation in ops or not c.operation:
+                groups.append(self.api.search(plan.search(c, c.operation, with_durations=False)))
+            if c.parent_operation and not (state.ev and state.ev.parent_seen):
+                groups.append(self.api.search(plan.search(c, c.parent_operation, with_durations=False)))
         except JaegerError as exc:
-            self._fail(state, exc.reason, exc.msg, exc.context)
+            self._fail(plan, state, exc.reason, exc.msg, exc.context)
             return
-        if len(state.ev.matched) >= c.min_traces:
+        state.traces = merge_traces(*groups)
+        state.ev = ev = evaluate(state.traces, c)
+        if len(ev.matched) >= c.min_traces:
             # Arrived between the last poll and now.
-            self._pass(state)
+            self._pass(plan, state)
             return
-        reason, msg, ctx = explain(state.ev, c, self.since_text)
-        if state.ev.closest is not None:
-            ctx.update(self._trace_info(state.ev.closest[0], state.ev.closest[1]))
-        ctx["traces_found"] = len(state.ev.matched)
-        self._fail(state, reason, msg, ctx)
+        if c.operation and c.operation not in ops:
+            reason, msg, ctx = unknown_operation(c, ops)
+        else:
+            reason, msg, ctx = explain(ev, c, plan.window_text)
+            if ev.closest is not None:
+                ctx.update(self._trace_info(ev.closest[0], ev.closest[1]))
+        ctx["traces_found"] = len(ev.matched)
+        self._fail(plan, state, reason, msg, ctx, ev)
 
     def _trace_info(self, trace, span):
         return {
@@ -167,49 +210,28 @@ class Checker:
             "waterfall": waterfall(trace, mark=span),
         }
 
-    def _pass(self, state):
-        c = state.c
-        trace, span = state.ev.matched[0]
-        found = len(state.ev.matched)
+    def _pass(self, plan, state):
+        c, ev = state.c, state.ev
+        trace, span = ev.matched[0]
+        found = len(ev.matched)
         detail = f" with {span.operation!r} ({span.duration_ms:.1f} ms)" if c.operation else ""
+        msg = f"found {found} matching trace(s) of {c.service!r}{detail}"
         result = {
             "service": c.service,
             "ok": True,
             "reason": "ok",
-            "msg": f"found {found} matching trace(s) of {c.service!r}{detail}",
+            "msg": msg,
             "traces_found": found,
             "measured_ms": round(span.duration_ms, 3),
+            "checks": checks(c, "ok", msg, ev, plan.window_text),
         }
         result.update(self._trace_info(trace, span))
         state.result = result
-        state.done = True
-        state.elapsed = self.monotonic()
+        state.finished = self.monotonic()
 
-    def _fail(self, state, reason, msg, context):
+    def _fail(self, plan, state, reason, msg, context, ev=None):
         result = {"service": state.c.service, "ok": False, "reason": reason, "msg": msg, "traces_found": 0}
         result.update(context)
+        result["checks"] = checks(state.c, reason, msg, ev, plan.window_text)
         state.result = result
-        state.done = True
-        state.elapsed = self.monotonic()
-
-
-def nearest(name, names, n=5):
-    """The names most like `name` (difflib); the first few names when nothing is alike."""
-    close = difflib.get_close_matches(name, names, n=n, cutoff=0.6)
-    return close or sorted(names)[:n]
-
-
-def _unknown_service(service, known):
-    near = nearest(service, known)
-    seen = ", ".join(near) if near else "none: Jaeger has no services yet"
-    msg = f"service {service!r} is not in Jaeger (nearest of {len(known)} seen: {seen})"
-    return msg, {"services_seen": near, "services_count": len(known)}
-
-
-def _unknown_operation(c, ops):
-    # Nearest first, then the rest: a typo's fix leads, and a short list is shown whole.
-    near = difflib.get_close_matches(c.operation, ops, n=5, cutoff=0.6)
-    listed = near + [op for op in sorted(ops) if op not in near]
-    shown = ", ".join(repr(op) for op in listed[:8]) + (f" and {len(listed) - 8} more" if len(listed) > 8 else "")
-    msg = f"service {c.service!r} has no operation {c.operation!r} (it has: {shown or 'none'})"
-    return msg, {"operations_seen": sorted(ops)}
+        state.finished = self.monotonic()

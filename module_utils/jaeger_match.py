@@ -1,21 +1,22 @@
 # Copyright: the lab10 tracing kit authors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Client-side matching of spans against the check's criteria, the explanation of a miss, and
-the text waterfall.
+"""Client-side matching of spans against the check's criteria, and the text waterfall.
 
 Jaeger's search already filters by operation and duration, but its answer alone cannot say
 *what was measured*; re-checking every returned span here is what lets a failure name the
-duration it saw, or the parent the span really has.
+duration it saw, or the parent the span really has (jaeger_verdict turns that into words).
 """
 
 from __future__ import annotations
 
 import json
 
-from ansible.module_utils.jaeger_model import format_ms, rfc3339
+from ansible.module_utils.jaeger_model import rfc3339
 
-# Order of the checks when the closest span misses several: the one graders ask about first.
-CHECKS = ("too_short", "too_long", "parent_mismatch", "attributes_mismatch")
+# A span's criteria form three stages, checked in this order: a span that misses an earlier stage
+# is further from matching than one that misses a later one (jaeger_verdict names the reasons).
+STAGES = ("operation", "duration", "attributes")
+MISS_STAGE = {"parent": 0, "min": 1, "max": 1, "attributes": 2}
 
 
 class Criteria:
@@ -36,6 +37,9 @@ class Criteria:
         self.max_ms = max_ms
         self.attributes = dict(attributes or {})
         self.min_traces = min_traces
+
+    def attribute_ok(self, span, key):
+        return key in span.attributes and canon(span.attributes[key]) == canon(self.attributes[key])
 
 
 def canon(value):
@@ -64,112 +68,107 @@ def shown(value):
         return repr(value)
 
 
-def failures(span, by_id, c):
-    """The checks `span` fails ([] = it matches), in CHECKS order."""
+def misses(span, by_id, c):
+    """The criteria `span` misses ([] = it matches), in stage order: parent, min, max, attributes."""
     out = []
-    if c.min_ms is not None and span.duration_ms < c.min_ms:
-        out.append("too_short")
-    if c.max_ms is not None and span.duration_ms > c.max_ms:
-        out.append("too_long")
     if c.parent_operation is not None:
         parent = by_id.get(span.parent_id)
         if parent is None or parent.operation != c.parent_operation:
-            out.append("parent_mismatch")
-    for key, want in c.attributes.items():
-        if key not in span.attributes or canon(span.attributes[key]) != canon(want):
-            out.append("attributes_mismatch")
-            break
+            out.append("parent")
+    if c.min_ms is not None and span.duration_ms < c.min_ms:
+        out.append("min")
+    if c.max_ms is not None and span.duration_ms > c.max_ms:
+        out.append("max")
+    if any(not c.attribute_ok(span, key) for key in c.attributes):
+        out.append("attributes")
     return out
 
 
-class Evaluation:
-    """matched: [(trace, span)], newest first, one per trace. closest: (trace, span, failures)."""
+def stages_passed(missed):
+    """How many STAGES a span passes in a row."""
+    return min((MISS_STAGE[m] for m in missed), default=len(STAGES))
 
-    def __init__(self, matched, closest, durations):
+
+class Evaluation:
+    """What the fetched traces say about one criteria.
+
+    matched: [(trace, span)], newest first, one per trace. closest: (trace, span, misses) of the
+    span that got furthest without matching, or None. furthest: the most STAGES any candidate span
+    passed (0 when there is none). parent_seen: a trace holds the service's parent_operation span.
+    settled: the traces that hold their anchor span (parent_operation, else a root span of the
+    service), newest first: once such a trace is in Jaeger, its spans have all ended.
+    """
+
+    def __init__(self, matched, closest, durations, furthest, parent_seen, settled):
         self.matched = matched
         self.closest = closest
         # Durations (ms) of every span that had the right service and operation.
         self.durations = durations
+        self.furthest = furthest
+        self.parent_seen = parent_seen
+        self.settled = settled
+
+
+def of_service(span, c):
+    # A trace can hold other services' spans; a span without service info is given the benefit.
+    return span.service is None or span.service == c.service
 
 
 def is_candidate(span, c):
-    # A trace can hold other services' spans; a span without service info is given the benefit.
-    if span.service is not None and span.service != c.service:
+    return of_service(span, c) and (c.operation is None or span.operation == c.operation)
+
+
+def is_anchor(span, c):
+    if not of_service(span, c):
         return False
-    return c.operation is None or span.operation == c.operation
+    if c.parent_operation is not None:
+        return span.operation == c.parent_operation
+    return span.parent_id is None
 
 
 def evaluate(traces, c):
-    matched, near, durations = [], [], []
+    matched, near, durations, settled = [], [], [], []
+    furthest, parent_seen = 0, False
     for trace in traces:
         by_id = trace.by_id()
         best = None
+        anchored = False
         for span in trace.spans:
+            anchored = anchored or is_anchor(span, c)
+            if c.parent_operation is not None and of_service(span, c) and span.operation == c.parent_operation:
+                parent_seen = True
             if not is_candidate(span, c):
                 continue
             durations.append(span.duration_ms)
-            fails = failures(span, by_id, c)
-            if not fails:
+            missed = misses(span, by_id, c)
+            passed = stages_passed(missed)
+            furthest = max(furthest, passed)
+            if not missed:
                 best = span if best is None or span.start_us > best.start_us else best
             else:
-                near.append((len(fails), -span.start_us, trace, span, fails))
+                near.append((passed, span.start_us, trace, span, missed))
         if best is not None:
             matched.append((trace, best))
+        if anchored:
+            settled.append(trace)
     matched.sort(key=lambda pair: -pair[1].start_us)
+    settled.sort(key=lambda trace: -trace.start_us)
     closest = None
     if near:
-        _, _, trace, span, fails = min(near, key=lambda item: (item[0], item[1]))
-        closest = (trace, span, fails)
-    return Evaluation(matched, closest, durations)
+        # Furthest first, then the newest.
+        closest = max(near, key=lambda item: (item[0], item[1]))[2:]
+    return Evaluation(matched, closest, durations, furthest, parent_seen, settled)
 
 
-def explain(ev, c, since_text):
-    """Why the check failed although service and operation exist -> (reason, msg, context)."""
-    found = len(ev.matched)
-    if found:
-        return (
-            "too_few_traces",
-            f"found {found} matching trace(s) of {c.service!r} in the last {since_text}, min_traces is {c.min_traces}",
-            {},
-        )
-    if ev.closest is None:
-        what = f"with operation {c.operation!r} " if c.operation else ""
-        return (
-            "no_traces",
-            f"no trace of {c.service!r} {what}in the last {since_text} (raise since, or send a request first)",
-            {},
-        )
-    trace, span, fails = ev.closest
-    reason = fails[0]
-    label = f"span {span.operation!r} of {c.service!r}"
-    ctx = {"measured_ms": round(span.duration_ms, 3)}
-    seen = len(ev.durations)
-    if reason == "too_short":
-        longest = max(ev.durations, default=span.duration_ms)
-        extra = f" (longest of {seen} seen: {format_ms(longest)})" if seen > 1 else ""
-        msg = f"{label} lasted {format_ms(span.duration_ms)}, below min_duration {format_ms(c.min_ms)}{extra}"
-    elif reason == "too_long":
-        shortest = min(ev.durations, default=span.duration_ms)
-        extra = f" (shortest of {seen} seen: {format_ms(shortest)})" if seen > 1 else ""
-        msg = f"{label} lasted {format_ms(span.duration_ms)}, above max_duration {format_ms(c.max_ms)}{extra}"
-    elif reason == "parent_mismatch":
-        parent = trace.by_id().get(span.parent_id)
-        ctx["parent_seen"] = parent.operation if parent else None
-        if parent is not None:
-            where = f"sits under {parent.operation!r}"
-        elif span.parent_id:
-            where = f"has parent span {span.parent_id} that is not in the trace"
-        else:
-            where = "is a root span"
-        msg = f"{label} {where}, not under parent_operation {c.parent_operation!r}"
-    else:
-        key = next(
-            k for k in c.attributes if k not in span.attributes or canon(span.attributes[k]) != canon(c.attributes[k])
-        )
-        ctx["attributes_seen"] = {k: span.attributes.get(k) for k in c.attributes}
-        seen = f"{key}={shown(span.attributes[key])}" if key in span.attributes else f"no attribute {key!r}"
-        msg = f"{label} has {seen}, attributes wants {key}={shown(c.attributes[key])}"
-    return reason, msg, ctx
+def merge_traces(*groups):
+    """Traces of several searches, each trace once (first seen wins)."""
+    seen, out = set(), []
+    for group in groups:
+        for trace in group:
+            if trace.trace_id not in seen:
+                seen.add(trace.trace_id)
+                out.append(trace)
+    return out
 
 
 # --- presentation ------------------------------------------------------------------------------
@@ -205,7 +204,8 @@ def span_rows(trace):
     by_id = trace.by_id()
     t0 = trace.start_us
     rows = []
-    for _, span in ordered(trace):
+    for depth_and_span in ordered(trace):
+        span = depth_and_span[1]
         parent = by_id.get(span.parent_id)
         rows.append(
             {
@@ -234,10 +234,10 @@ def waterfall(trace, mark=None, width=30, max_rows=40):
         name = ("  " * depth + span.operation)[:name_width]
         left = min(width - 1, max(0, int((span.start_us - t0) * width / total)))
         size = max(1, min(width - left, int(round(span.duration_us * width / total))))
-        bar = " " * left + "#" * size + " " * (width - left - size)
+        drawn = " " * left + "#" * size + " " * (width - left - size)
         flag = " <" if span is mark else ""
         offset = (span.start_us - t0) / 1000.0
-        lines.append(f"{name:<{name_width}} {offset:>7.1f}ms {span.duration_ms:>7.1f}ms |{bar}|{flag}")
+        lines.append(f"{name:<{name_width}} {offset:>7.1f}ms {span.duration_ms:>7.1f}ms |{drawn}|{flag}")
     if len(rows) > max_rows:
         lines.append(f"... {len(rows) - max_rows} more spans")
     return "\n".join(lines)

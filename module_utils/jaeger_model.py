@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import calendar
 import json
 import math
 import re
@@ -61,6 +62,54 @@ def parse_duration_ms(value, name, bare_unit="ms"):
     if math.isnan(ms) or math.isinf(ms) or ms < 0:
         raise JaegerError("bad_parameter", hint)
     return ms
+
+
+_ABSOLUTE = re.compile(r"(\d{4}-\d\d-\d\d)[Tt ](\d\d:\d\d:\d\d)(\.\d+)?([Zz]|[+-]\d\d:?\d\d)")
+# A `since` further ahead than this is a mistake, not clock skew.
+_FUTURE_SLACK_S = 3600
+
+
+def parse_since(value, now_s):
+    """`since` -> (window start in epoch µs, words for messages), resolved once.
+
+    A duration back from now_s ('15m', or a number of seconds), '@<epoch seconds>', or RFC 3339
+    with a zone ('2026-11-25T12:00:00Z', '...+02:00').
+    """
+    hint = "since: cannot parse {!r}; use a duration (15m, 7d), @<epoch seconds> or RFC 3339 with a zone"
+    text = value.strip() if isinstance(value, str) else None
+    if text and text.startswith("@"):
+        try:
+            epoch = float(text[1:])
+        except ValueError:
+            raise JaegerError("bad_parameter", hint.format(value)) from None
+        return _absolute(epoch, value, now_s, hint)
+    match = _ABSOLUTE.fullmatch(text) if text else None
+    if match:
+        day, clock, fraction, zone = match.groups()
+        try:
+            epoch = calendar.timegm(time.strptime(f"{day}T{clock}", "%Y-%m-%dT%H:%M:%S"))
+        except ValueError:
+            raise JaegerError("bad_parameter", hint.format(value)) from None
+        epoch += float(fraction or 0)
+        if zone.upper() != "Z":
+            sign = 1 if zone[0] == "+" else -1
+            digits = zone[1:].replace(":", "")
+            epoch -= sign * (int(digits[:2]) * 3600 + int(digits[2:]) * 60)
+        return _absolute(epoch, value, now_s, hint)
+    ms = parse_duration_ms(value, "since", bare_unit="s")
+    if ms <= 0:
+        raise JaegerError("bad_parameter", "since must be longer than 0")
+    shown = f"{value}s" if isinstance(value, (int, float)) else str(value).strip()
+    return int(now_s * 1_000_000 - ms * 1000), f"in the last {shown}"
+
+
+def _absolute(epoch, value, now_s, hint):
+    if math.isnan(epoch) or math.isinf(epoch) or epoch <= 0:
+        raise JaegerError("bad_parameter", hint.format(value))
+    if epoch > now_s + _FUTURE_SLACK_S:
+        raise JaegerError("bad_parameter", f"since: {value!r} is in the future")
+    start_us = int(epoch * 1_000_000)
+    return start_us, f"since {rfc3339(start_us)}"
 
 
 def go_duration(ms):

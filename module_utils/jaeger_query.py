@@ -2,8 +2,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """HTTP to Jaeger's query service and the two API adapters (stable v3 and the internal /api/).
 
-Every hop that can fail gets its own `reason`, so a failed check says whether the network, TLS,
-authentication or Jaeger itself was the problem. Only ansible.module_utils.urls does HTTP.
+Only ansible.module_utils.urls does HTTP; jaeger_verdict says which hop a failure belongs to
+(network, TLS, authentication or Jaeger itself).
 
 The TLS settings (an ssl context from urls.make_context) are built once per Client, i.e. once per
 module run, and every request reuses them: loading the system CA store costs ~20 ms of CPU, and
@@ -12,8 +12,6 @@ open_url would pay that on every request -- serialised by the GIL across bulk mo
 
 from __future__ import annotations
 
-import http.client
-import socket
 import ssl
 import urllib.error
 from http.cookiejar import CookieJar
@@ -21,6 +19,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from ansible.module_utils.jaeger_model import JaegerError, go_duration, loads, rfc3339, snippet, unexpected
 from ansible.module_utils.jaeger_parse import v1_names, v1_traces, v3_error, v3_operations, v3_services, v3_traces
+from ansible.module_utils.jaeger_verdict import TRANSPORT_ERRORS, http_error, transport_error
 from ansible.module_utils.urls import Request, make_context
 
 USER_AGENT = "ansible-jaeger_trace"
@@ -116,61 +115,9 @@ class Client:
             body = _read_error_body(exc)
             if exc.code in accept:
                 return exc.code, body
-            raise self._http_error(exc.code, path, body) from None
-        except JaegerError:
-            raise
-        except Exception as exc:  # noqa: BLE001 -- any transport failure becomes a reason, never a traceback
-            raise self._transport_error(exc) from None
-
-    def _http_error(self, code, path, body):
-        if code in (401, 403):
-            what = "bearer_token was rejected" if self.token_given else "set bearer_token or headers"
-            return JaegerError(
-                "auth_failed",
-                f"Jaeger at {self.base_url} answered HTTP {code} to {path}; {what}",
-                http_status=code,
-            )
-        detail = _error_detail(body)
-        # 502/503/504 come from a proxy or a Jaeger still starting: worth polling on.
-        return JaegerError(
-            "http_error",
-            f"Jaeger at {self.base_url} answered HTTP {code} to {path}: {detail}",
-            retry=code in (502, 503, 504),
-            http_status=code,
-        )
-
-    def _transport_error(self, exc):
-        reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
-        where = self.base_url
-        if isinstance(reason, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(reason):
-            detail = getattr(reason, "verify_message", None) or snippet(str(reason), 120)
-            return JaegerError(
-                "tls_failed",
-                f"TLS verification failed for {where} ({detail}); set ca_path to the CA or validate_certs: false",
-                error=str(detail),
-            )
-        if isinstance(reason, ssl.SSLError):
-            return JaegerError(
-                "tls_failed",
-                f"TLS handshake with {where} failed ({snippet(str(reason), 120)}); is the url's scheme right?",
-                error=str(reason),
-            )
-        if isinstance(reason, socket.gaierror):
-            host = urlsplit(where).hostname
-            return _unreachable(where, f"cannot resolve host {host!r} (DNS)", "dns")
-        if isinstance(reason, ConnectionRefusedError):
-            return _unreachable(where, "connection refused", "refused")
-        if isinstance(reason, (socket.timeout, TimeoutError)):
-            return _unreachable(where, f"no answer within {self.timeout:g}s", "timeout")
-        if isinstance(reason, (ConnectionError, http.client.HTTPException)):
-            return _unreachable(where, f"connection dropped ({type(reason).__name__})", "dropped")
-        if isinstance(exc, ValueError):
-            return JaegerError("bad_parameter", f"url: {where!r} cannot be requested ({snippet(str(exc), 120)})")
-        return _unreachable(where, snippet(str(reason), 120) or type(reason).__name__, "other")
-
-
-def _unreachable(where, detail, kind):
-    return JaegerError("unreachable", f"Jaeger at {where} is unreachable: {detail}; check url", True, error=kind)
+            raise http_error(self.base_url, exc.code, path, _error_detail(body), self.token_given) from None
+        except TRANSPORT_ERRORS as exc:
+            raise transport_error(exc, self.base_url, self.timeout) from None
 
 
 def _read_error_body(exc):
@@ -236,8 +183,10 @@ class V3Api:
             params["query.duration_min"] = go_duration(q.min_ms)
         if q.max_ms is not None:
             params["query.duration_max"] = go_duration(q.max_ms)
-        # Without num_traces Jaeger 2.13 answers 500 "search depth must be greater than 0".
+        # Jaeger <= 2.13 reads num_traces and answers 500 "search depth must be greater than 0" without it;
+        # the current API definition (jaeger-idl v0.14, query_service.proto field 8) calls it search_depth.
         params["query.num_traces"] = q.limit
+        params["query.search_depth"] = q.limit
         status, doc = self._json("/api/v3/traces", params, accept=(404,))
         if status == 404:
             # "No traces found" is a 404 with Jaeger's JSON error; any other 404 is not Jaeger.

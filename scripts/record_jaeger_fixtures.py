@@ -77,6 +77,10 @@ CASES = [
     ("attributes_mismatch", {"service": VM1, **GOOD, "attributes": {"cache.hit": True}}, "attributes_mismatch"),
     ("too_few_traces", {"service": VM1, **GOOD, "min_traces": 3}, "too_few_traces"),
     ("no_traces", {"service": VM1, **GOOD, "since": "1ms"}, "no_traces"),
+    # fail_fast: the parent's trace is in, so the miss is final.
+    ("fail_fast_span_missing", {"service": VM5, **GOOD, "fail_fast": True}, "operation_unknown"),
+    ("fail_fast_too_short", {"service": VM2, **GOOD, "fail_fast": True}, "too_short"),
+    ("fail_fast_ok", {"service": VM1, **GOOD, "fail_fast": True}, "ok"),
 ]
 
 # Raw requests recorded for the parser tests: error shapes and a page that is not the API.
@@ -84,6 +88,9 @@ RAW = [
     ("v3", "/api/v3/traces", {"query.service_name": VM1}),  # 400: start window missing
     ("v3", "/api/v3/traces", {"query.service_name": VM1, "query.start_time_min": "2020-01-01T00:00:00Z",
                               "query.start_time_max": "2020-01-01T00:01:00Z"}),  # 500: no num_traces
+    ("v3", "/api/v3/traces", {"query.service_name": VM1, "query.start_time_min": "2020-01-01T00:00:00Z",
+                              "query.start_time_max": "2020-01-01T00:01:00Z",
+                              "query.search_depth": "5"}),  # 2.13 knows only num_traces: 500 as above
     ("v1", "/api/traces", {}),  # 400: service missing
     ("v1", "/api/traces", {"service": VM1, "minDuration": "bogus"}),  # 400: bad duration
     ("v1", "/api/traces/00000000000000000000000000000001", {}),  # 404 trace not found
@@ -257,10 +264,9 @@ def replay_key(url: str) -> dict:
 
 
 class Recorder:
-    """Wraps open_url: every exchange is passed through and kept (first one per key and api)."""
+    """Keeps every exchange the module makes (the first one per key, stage and api)."""
 
-    def __init__(self, real_open_url):
-        self.real = real_open_url
+    def __init__(self):
         self.api = ""
         self.case = ""
         # The same request answers differently before and after the traces are sent.
@@ -268,17 +274,24 @@ class Recorder:
         self.exchanges = []
         self._seen = set()
 
-    def __call__(self, url, *args, **kwargs):
-        try:
-            resp = self.real(url, *args, **kwargs)
-            status, body, ctype = resp.getcode(), resp.read(), resp.headers.get("Content-Type", "")
-            resp.close()
-        except urllib.error.HTTPError as exc:
-            status, body, ctype = exc.code, exc.read(), exc.headers.get("Content-Type", "")
-        self.keep(url, status, body, ctype)
-        if status >= 400:
-            raise urllib.error.HTTPError(url, status, "recorded", {"Content-Type": ctype}, io.BytesIO(body))
-        return FakeResponse(status, body, ctype)
+    def wrap(self, request_class):
+        """A urls.Request subclass whose requests go out for real and are kept here."""
+        recorder = self
+
+        class RecordingRequest(request_class):
+            def open(self, method, url, **kwargs):
+                try:
+                    resp = super().open(method, url, **kwargs)
+                    status, body, ctype = resp.getcode(), resp.read(), resp.headers.get("Content-Type", "")
+                    resp.close()
+                except urllib.error.HTTPError as exc:
+                    status, body, ctype = exc.code, exc.read(), exc.headers.get("Content-Type", "")
+                recorder.keep(url, status, body, ctype)
+                if status >= 400:
+                    raise urllib.error.HTTPError(url, status, "recorded", {"Content-Type": ctype}, io.BytesIO(body))
+                return FakeResponse(status, body, ctype)
+
+        return RecordingRequest
 
     def keep(self, url, status, body, ctype):
         key = replay_key(url)
@@ -348,8 +361,9 @@ def wait_ingested(query_url: str, sent: dict, timeout: float = 60) -> None:
 def record(query_url: str, otlp_url: str, version: str) -> None:
     from ansible.module_utils import jaeger_query
 
-    recorder = Recorder(jaeger_query.open_url)
-    jaeger_query.open_url = recorder
+    recorder = Recorder()
+    # The module sends every request through jaeger_query.Request (ansible's urls.Request).
+    jaeger_query.Request = recorder.wrap(jaeger_query.Request)
     client = jaeger_query.Client(query_url)
 
     # An empty Jaeger first: {} / null lists.

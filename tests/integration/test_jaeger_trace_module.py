@@ -220,3 +220,25 @@ def test_through_the_ansible_cli(sent, api, outcome):
         assert "failed" not in res or res["failed"] is False
     else:
         assert res["failed"] is True and "min_duration 5000.0 ms" in res["msg"]
+
+
+@APIS
+@pytest.mark.parametrize(
+    ("child", "child_ms", "reason"),
+    [(None, 0, "operation_unknown"), (SLOW_SPAN, 40, "too_short")],
+)
+def test_fail_fast_answers_as_soon_as_the_trace_is_in(jaeger, api, child, child_ms, reason):
+    service = unique("fast")
+    since = f"@{time.time() - 1:.3f}"
+    emit_trace(jaeger.otlp_url, service, child=child, child_ms=child_ms)
+    started = time.monotonic()
+    res = run_module({
+        "url": jaeger.query_url, "api": api, "service": service, "operation": SLOW_SPAN,
+        "parent_operation": INVENTORY_ROUTE, "min_duration": "300ms", "since": since,
+        "fail_fast": True, "timeout": 30, "interval": "100ms",
+    })  # fmt: skip
+    took = time.monotonic() - started
+    assert res["reason"] == reason, res["msg"]
+    # Jaeger's ingestion takes a moment; the 30 s timeout is not waited out.
+    assert took < 5
+    assert [c["ok"] for c in res["checks"]] == ([True, True, False, None] if child is None else [True] * 3 + [False])

@@ -1,4 +1,4 @@
-"""Polling and bulk orchestration (jaeger_check.Checker) with an in-memory API and a fake clock."""
+"""The query plan and the poll loop (jaeger_check.Plan, Checker) with an in-memory API and a fake clock."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import threading
 import time
 
 import pytest
-from ansible.module_utils.jaeger_check import CLOCK_SKEW_US, Checker, nearest
+from ansible.module_utils.jaeger_check import CLOCK_SKEW_US, Checker, Plan
 from ansible.module_utils.jaeger_match import Criteria
 from ansible.module_utils.jaeger_model import JaegerError, Span, Trace
 
@@ -81,10 +81,15 @@ class Clock:
         self.t += seconds
 
 
-def checker(api, clock=None, limit=100):
+NOW_US = 1_700_000_000 * 1_000_000
+SINCE_US = 15 * 60 * 1_000_000
+
+
+def run(api, criteria, clock=None, timeout_s=30, interval_s=1, concurrency=4, **kw):
+    """Checker.run over a plan of `criteria` made at NOW_US with a 15 minute window."""
     clock = clock or Clock()
-    return Checker(api, "http://j", 15 * 60_000, "15m", limit, clock=lambda: 1_700_000_000.0,
-                   monotonic=clock.monotonic, sleep=clock.sleep)  # fmt: skip
+    made = Plan(criteria, NOW_US - SINCE_US, "in the last 15m", timeout_s, interval_s, concurrency, now_us=NOW_US, **kw)
+    return Checker(api, "http://j", monotonic=clock.monotonic, sleep=clock.sleep).run(made)
 
 
 def good(service, **kw):
@@ -93,14 +98,14 @@ def good(service, **kw):
 
 def test_first_poll_finds_it_and_nothing_sleeps():
     api, clock = FakeApi({"a": [trace("a")]}), Clock()
-    [res] = checker(api, clock).run([good("a")], timeout_s=30, interval_s=1, concurrency=4)
+    [res] = run(api, [good("a")], clock, timeout_s=30, concurrency=4)
     assert (res["ok"], res["polls"], clock.sleeps) == (True, 1, [])
     assert api.service_calls == 0  # the service list is only needed to explain a failure
 
 
 def test_polls_until_the_trace_arrives():
     api, clock = FakeApi({"a": [trace("a")]}, arrive_after={"a": 5}), Clock()
-    [res] = checker(api, clock).run([good("a")], timeout_s=30, interval_s=1, concurrency=4)
+    [res] = run(api, [good("a")], clock, timeout_s=30, concurrency=4)
     assert (res["ok"], res["polls"]) == (True, 6)
     assert clock.sleeps == [1] * 5
     assert res["elapsed"] == 5
@@ -108,7 +113,7 @@ def test_polls_until_the_trace_arrives():
 
 def test_deadline_bounds_the_polling_then_explains():
     api, clock = FakeApi({"a": [trace("a", child_ms=120)]}), Clock()
-    [res] = checker(api, clock).run([good("a")], timeout_s=2.5, interval_s=1, concurrency=4)
+    [res] = run(api, [good("a")], clock, timeout_s=2.5, concurrency=4)
     # Polls at 0, 1, 2 and, after a shortened sleep, at the deadline itself.
     assert clock.sleeps == [1, 1, 0.5]
     assert res["polls"] == 4
@@ -120,16 +125,16 @@ def test_deadline_bounds_the_polling_then_explains():
 
 def test_zero_timeout_is_a_single_poll():
     api, clock = FakeApi({}), Clock()
-    [res] = checker(api, clock).run([good("a")], timeout_s=0, interval_s=1, concurrency=1)
+    [res] = run(api, [good("a")], clock, timeout_s=0, concurrency=1)
     assert (res["polls"], res["reason"], clock.sleeps) == (1, "service_unknown", [])
 
 
 def test_search_window_and_limit():
     api = FakeApi({"a": [trace("a")]})
-    checker(api, limit=20).run([good("a", min_traces=50)], timeout_s=0, interval_s=1, concurrency=1)
+    run(api, [good("a", min_traces=50)], timeout_s=10, concurrency=1, limit=20)
     q = api.searches[0]
-    now_us = 1_700_000_000 * 1_000_000
-    assert (q.start_us, q.end_us) == (now_us - 15 * 60 * 1_000_000, now_us + CLOCK_SKEW_US)
+    # Resolved once, before the first search.
+    assert (q.start_us, q.end_us) == (NOW_US - SINCE_US, NOW_US + CLOCK_SKEW_US)
     assert q.limit == 50  # never fewer than min_traces
     assert (q.service, q.operation, q.min_ms, q.max_ms) == ("a", CHILD, 300, None)
 
@@ -137,14 +142,14 @@ def test_search_window_and_limit():
 def test_network_trouble_is_retried_and_can_clear():
     down = JaegerError("unreachable", "down", retry=True)
     api, clock = FakeApi({"a": [trace("a")]}, errors={"a": [down, down]}), Clock()
-    [res] = checker(api, clock).run([good("a")], timeout_s=30, interval_s=1, concurrency=1)
+    [res] = run(api, [good("a")], clock, timeout_s=30, concurrency=1)
     assert (res["ok"], res["polls"]) == (True, 3)
 
 
 def test_network_trouble_until_the_deadline_is_the_answer():
     down = JaegerError("unreachable", "Jaeger is down", retry=True, error="refused")
     api, clock = FakeApi({"a": [trace("a")]}, errors={"a": [down] * 100}), Clock()
-    [res] = checker(api, clock).run([good("a")], timeout_s=3, interval_s=1, concurrency=1)
+    [res] = run(api, [good("a")], clock, timeout_s=3, concurrency=1)
     assert (res["ok"], res["reason"], res["msg"], res["error"]) == (False, "unreachable", "Jaeger is down", "refused")
     assert api.service_calls == 0
 
@@ -152,7 +157,7 @@ def test_network_trouble_until_the_deadline_is_the_answer():
 def test_a_final_error_stops_that_service_only():
     denied = JaegerError("auth_failed", "HTTP 403", http_status=403)
     api, clock = FakeApi({"a": [trace("a")], "b": [trace("b")]}, errors={"a": [denied]}, arrive_after={"b": 2}), Clock()
-    res_a, res_b = checker(api, clock).run([good("a"), good("b")], timeout_s=30, interval_s=1, concurrency=2)
+    res_a, res_b = run(api, [good("a"), good("b")], clock, timeout_s=30, concurrency=2)
     assert (res_a["reason"], res_a["polls"], res_a["http_status"]) == ("auth_failed", 1, 403)
     assert (res_b["ok"], res_b["polls"]) == (True, 3)
 
@@ -160,7 +165,7 @@ def test_a_final_error_stops_that_service_only():
 def test_late_arrival_during_diagnosis_passes():
     # Not there for the only poll, there for the diagnosis search.
     api = FakeApi({"a": [trace("a")]}, arrive_after={"a": 1})
-    [res] = checker(api).run([good("a")], timeout_s=0, interval_s=1, concurrency=1)
+    [res] = run(api, [good("a")], timeout_s=0, concurrency=1)
     assert res["ok"] is True
 
 
@@ -168,7 +173,7 @@ def test_bulk_diagnosis_fetches_the_service_list_once():
     known = {f"inventory.vm{i}.sysadm.ee": [trace(f"inventory.vm{i}.sysadm.ee", child_ms=100)] for i in range(30)}
     api = FakeApi(known)
     wanted = [*known, "inventory.vm99.sysadm.ee"]
-    results = checker(api).run([good(s) for s in wanted], timeout_s=0, interval_s=1, concurrency=8)
+    results = run(api, [good(s) for s in wanted], timeout_s=0, concurrency=8)
     assert [r["service"] for r in results] == wanted
     assert {r["reason"] for r in results[:-1]} == {"too_short"}
     assert results[-1]["reason"] == "service_unknown"
@@ -179,7 +184,8 @@ def test_bulk_runs_concurrently_up_to_the_limit():
     services = [f"s{i}" for i in range(40)]
     api = FakeApi({s: [trace(s)] for s in services}, search_delay=0.02)
     started = time.monotonic()
-    results = Checker(api, "http://j", 60_000, "1m").run([good(s) for s in services], 5, 0.1, concurrency=8)
+    made = Plan([good(s) for s in services], NOW_US - SINCE_US, "in the last 15m", 5, 0.1, concurrency=8)
+    results = Checker(api, "http://j").run(made)
     took = time.monotonic() - started
     assert all(r["ok"] for r in results)
     assert api.max_active == 8
@@ -188,19 +194,59 @@ def test_bulk_runs_concurrently_up_to_the_limit():
 
 def test_polling_rounds_only_search_pending_services():
     api, clock = FakeApi({"a": [trace("a")], "b": [trace("b")]}, arrive_after={"b": 3}), Clock()
-    checker(api, clock).run([good("a"), good("b")], timeout_s=30, interval_s=1, concurrency=2)
+    run(api, [good("a"), good("b")], clock, timeout_s=30, concurrency=2)
     assert [q.service for q in api.searches].count("a") == 1
     assert [q.service for q in api.searches].count("b") == 4
 
 
+def partial(service, n=0):
+    """Only the child span of a trace: its parent (which ends last) is not exported yet."""
+    whole = trace(service, n=n)
+    return Trace(whole.trace_id, [s for s in whole.spans if s.operation == CHILD])
+
+
+def without_child(service, n=0):
+    whole = trace(service, n=n)
+    return Trace(whole.trace_id, [s for s in whole.spans if s.operation != CHILD])
+
+
 @pytest.mark.parametrize(
-    ("name", "names", "first"),
+    ("traces", "reason"),
     [
-        ("inventory.vm9.sysadm.ee", ["minio.vm1.sysadm.ee", "inventory.vm1.sysadm.ee"], "inventory.vm1.sysadm.ee"),
-        ("zzz", ["b", "a", "c"], "a"),  # nothing alike: the first names, sorted
-        ("x", [], None),
+        ([without_child("a")], "operation_unknown"),
+        ([trace("a", child_ms=120)], "too_short"),
+        ([trace("a", parent="GET /health"), without_child("a", n=1)], "operation_unknown"),
     ],
 )
-def test_nearest(name, names, first):
-    near = nearest(name, names)
-    assert (near[0] if near else None) == first
+def test_fail_fast_decides_at_the_first_settled_miss(traces, reason):
+    api, clock = FakeApi({"a": traces}), Clock()
+    [res] = run(api, [good("a")], clock, timeout_s=60, fail_fast=True)
+    assert (res["ok"], res["reason"], res["polls"], clock.sleeps) == (False, reason, 1, [])
+    # The trace that settled it is shown.
+    assert res["trace_id"] == traces[-1].trace_id
+
+
+def test_fail_fast_searches_the_parents_traces_unfiltered():
+    api = FakeApi({"a": [trace("a")]})
+    run(api, [good("a")], timeout_s=0, fail_fast=True)
+    q = api.searches[0]
+    assert (q.operation, q.min_ms, q.max_ms) == (PARENT, None, None)
+
+
+def test_fail_fast_waits_while_the_parent_span_is_not_in():
+    # The child arrived, its parent not yet: nothing is settled, so polling goes on until it is.
+    api, clock = FakeApi({"a": [partial("a")]}), Clock()
+    [res] = run(api, [good("a")], clock, timeout_s=5, fail_fast=True)
+    assert res["polls"] == 6 and clock.sleeps == [1] * 5
+
+
+def test_without_fail_fast_a_miss_waits_for_the_deadline():
+    api, clock = FakeApi({"a": [without_child("a")]}), Clock()
+    [res] = run(api, [good("a")], clock, timeout_s=5)
+    assert res["polls"] == 6 and res["reason"] == "operation_unknown"
+
+
+def test_a_bad_old_trace_does_not_hide_a_good_new_one():
+    api = FakeApi({"a": [trace("a", child_ms=120, n=1), trace("a", n=2)]})
+    [res] = run(api, [good("a")], timeout_s=0, fail_fast=True)
+    assert res["ok"] is True

@@ -5,8 +5,8 @@ from __future__ import annotations
 import copy
 import json
 
-from ansible.module_utils.jaeger_check import Checker
-from ansible.module_utils.jaeger_match import Criteria, canon, evaluate, explain, ordered, shown, span_rows, waterfall
+from ansible.module_utils.jaeger_check import Checker, Plan
+from ansible.module_utils.jaeger_match import Criteria, canon, evaluate, ordered, shown, span_rows, waterfall
 from ansible.module_utils.jaeger_model import JaegerError, Span, Trace, loads, parse_duration_ms
 from ansible.module_utils.jaeger_parse import (
     any_value,
@@ -18,6 +18,7 @@ from ansible.module_utils.jaeger_parse import (
     v3_traces,
 )
 from ansible.module_utils.jaeger_query import V1Api, V3Api
+from ansible.module_utils.jaeger_verdict import REASONS, explain
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -120,7 +121,7 @@ def check_everything(traces):
               Criteria("svc")):  # fmt: skip
         ev = evaluate(traces, c)
         if len(ev.matched) < c.min_traces:
-            reason, msg, _ = explain(ev, c, "15m")
+            reason, msg, _ = explain(ev, c, "in the last 15m")
             assert "\n" not in msg
     for trace in traces:
         span_rows(trace)
@@ -160,13 +161,16 @@ class RawClient:
 
 
 @SETTINGS
-@given(st.data(), st.sampled_from([200, 404]), st.sampled_from([V3Api, V1Api]))
-def test_a_whole_check_on_odd_answers_ends_in_a_result(data, status, api_class):
+@given(st.data(), st.sampled_from([200, 404]), st.sampled_from([V3Api, V1Api]), st.booleans())
+def test_a_whole_check_on_odd_answers_ends_in_a_result(data, status, api_class, fail_fast):
     doc = damaged(data, st.one_of(v3_doc, v1_doc, json_values))
     raw = json.dumps(doc).encode()
     api = api_class(RawClient(raw, status))
-    [res] = Checker(api, "http://j", 60_000, "1m").run([Criteria("svc", operation="op", min_ms=1)], 0, 0, 1)
-    assert isinstance(res["ok"], bool) and res["reason"] and "\n" not in res["msg"]
+    c = Criteria("svc", operation="op", parent_operation="root", min_ms=1)
+    [res] = Checker(api, "http://j").run(Plan([c], 0, "in the last 1m", 0, 0.01, 1, fail_fast=fail_fast))
+    assert isinstance(res["ok"], bool) and res["reason"] in REASONS and "\n" not in res["msg"]
+    assert [check["name"] for check in res["checks"]] == ["service", "parent_trace", "operation", "duration"]
+    assert all(check["ok"] in (True, False, None) for check in res["checks"])
 
 
 @SETTINGS

@@ -7,8 +7,9 @@ import math
 
 import pytest
 from ansible.module_utils.jaeger_match import canon, shown
-from ansible.module_utils.jaeger_model import JaegerError, go_duration, norm_id, parse_duration_ms, rfc3339
+from ansible.module_utils.jaeger_model import JaegerError, go_duration, norm_id, parse_duration_ms, parse_since, rfc3339
 from ansible.module_utils.jaeger_query import check_url
+from ansible.module_utils.jaeger_verdict import nearest
 
 
 @pytest.mark.parametrize(
@@ -146,3 +147,54 @@ def test_check_url_rejects(url):
         check_url(url)
     assert err.value.reason == "bad_parameter"
     assert err.value.msg.startswith("url: ")
+
+
+NOW = 1_764_072_000.0  # 2025-11-25T12:00:00Z
+
+
+@pytest.mark.parametrize(
+    ("value", "start_us", "words"),
+    [
+        ("15m", int((NOW - 900) * 1e6), "in the last 15m"),
+        (30, int((NOW - 30) * 1e6), "in the last 30s"),
+        ("@1764071000", 1_764_071_000_000_000, "since 2025-11-25T11:43:20.000000Z"),
+        ("@1764071000.25", 1_764_071_000_250_000, "since 2025-11-25T11:43:20.250000Z"),
+        ("2025-11-25T11:00:00Z", 1_764_068_400_000_000, "since 2025-11-25T11:00:00.000000Z"),
+        ("2025-11-25T13:00:00.5+02:00", 1_764_068_400_500_000, "since 2025-11-25T11:00:00.500000Z"),
+        ("2025-11-25 10:00:00-0100", 1_764_068_400_000_000, "since 2025-11-25T11:00:00.000000Z"),
+    ],
+)
+def test_parse_since_resolves_to_an_absolute_start(value, start_us, words):
+    assert parse_since(value, NOW) == (start_us, words)
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("@soon", "since: cannot parse '@soon'"),
+        ("@-5", "since: cannot parse '@-5'"),
+        ("2025-13-40T00:00:00Z", "since: cannot parse"),
+        ("2025-11-25T11:00:00", "since: cannot parse"),  # no zone: ambiguous
+        ("@1864072000", "since: '@1864072000' is in the future"),
+        (0, "since must be longer than 0"),
+        ("yesterday", "since: cannot parse"),
+    ],
+)
+def test_parse_since_rejects(value, words):
+    with pytest.raises(JaegerError) as err:
+        parse_since(value, NOW)
+    assert err.value.reason == "bad_parameter"
+    assert words in err.value.msg
+
+
+@pytest.mark.parametrize(
+    ("name", "names", "first"),
+    [
+        ("inventory.vm9.sysadm.ee", ["minio.vm1.sysadm.ee", "inventory.vm1.sysadm.ee"], "inventory.vm1.sysadm.ee"),
+        ("zzz", ["b", "a", "c"], "a"),  # nothing alike: the first names, sorted
+        ("x", [], None),
+    ],
+)
+def test_nearest(name, names, first):
+    near = nearest(name, names)
+    assert (near[0] if near else None) == first

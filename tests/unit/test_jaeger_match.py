@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from ansible.module_utils.jaeger_match import Criteria, evaluate, explain, ordered, span_rows, waterfall
+from ansible.module_utils.jaeger_match import Criteria, evaluate, ordered, span_rows, waterfall
 from ansible.module_utils.jaeger_model import Span, Trace, loads
 from ansible.module_utils.jaeger_parse import v1_traces, v3_traces
+from ansible.module_utils.jaeger_verdict import explain
 from jaeger_replay import body, load_exchanges, load_scenario
 
 SCENARIO = load_scenario()["services"]
@@ -50,7 +51,7 @@ def test_good_service_matches_every_trace_newest_first(api):
 def test_too_short_names_the_measured_duration(api):
     c = Criteria(SHORT, min_ms=300, **GOOD)
     ev = evaluate(recorded(api, SHORT), c)
-    reason, msg, ctx = explain(ev, c, "15m")
+    reason, msg, ctx = explain(ev, c, "in the last 15m")
     assert reason == "too_short"
     child_ms = SCENARIO[SHORT]["child_ms"]
     assert child_ms <= ctx["measured_ms"] < child_ms + 100
@@ -62,7 +63,7 @@ def test_too_short_names_the_measured_duration(api):
 @APIS
 def test_too_long_names_the_measured_duration(api):
     c = Criteria(VM1, max_ms=100, **GOOD)
-    reason, msg, ctx = explain(evaluate(recorded(api, VM1), c), c, "15m")
+    reason, msg, ctx = explain(evaluate(recorded(api, VM1), c), c, "in the last 15m")
     assert reason == "too_long"
     assert ctx["measured_ms"] >= SCENARIO[VM1]["child_ms"]
     assert "above max_duration 100.0 ms" in msg
@@ -73,7 +74,7 @@ def test_too_long_names_the_measured_duration(api):
 @APIS
 def test_wrong_parent_says_which_parent_it_has(api):
     c = Criteria(WRONG_PARENT, **GOOD)
-    reason, msg, ctx = explain(evaluate(recorded(api, WRONG_PARENT), c), c, "15m")
+    reason, msg, ctx = explain(evaluate(recorded(api, WRONG_PARENT), c), c, "in the last 15m")
     assert reason == "parent_mismatch"
     assert ctx["parent_seen"] == SCENARIO[WRONG_PARENT]["parent"]
     assert f"sits under {SCENARIO[WRONG_PARENT]['parent']!r}" in msg
@@ -83,7 +84,7 @@ def test_wrong_parent_says_which_parent_it_has(api):
 @APIS
 def test_root_span_has_no_parent(api):
     c = Criteria(VM1, operation="GET /api/v1/inventory", parent_operation="edge-proxy")
-    reason, msg, ctx = explain(evaluate(recorded(api, VM1), c), c, "15m")
+    reason, msg, ctx = explain(evaluate(recorded(api, VM1), c), c, "in the last 15m")
     assert reason == "parent_mismatch"
     assert ctx["parent_seen"] is None
     assert "is a root span" in msg
@@ -92,7 +93,7 @@ def test_root_span_has_no_parent(api):
 @APIS
 def test_attribute_mismatch_shows_both_values(api):
     c = Criteria(VM1, attributes={"cache.hit": True}, **GOOD)
-    reason, msg, ctx = explain(evaluate(recorded(api, VM1), c), c, "15m")
+    reason, msg, ctx = explain(evaluate(recorded(api, VM1), c), c, "in the last 15m")
     assert reason == "attributes_mismatch"
     assert "cache.hit=false" in msg and "wants cache.hit=true" in msg
     assert ctx["attributes_seen"] == {"cache.hit": False}
@@ -108,7 +109,7 @@ def test_attributes_match_across_types(api):
 @APIS
 def test_missing_attribute(api):
     c = Criteria(VM1, attributes={"http.route": "/api/v1/inventory"}, **GOOD)
-    reason, msg, _ = explain(evaluate(recorded(api, VM1), c), c, "15m")
+    reason, msg, _ = explain(evaluate(recorded(api, VM1), c), c, "in the last 15m")
     assert reason == "attributes_mismatch"
     assert "no attribute 'http.route'" in msg
 
@@ -117,7 +118,7 @@ def test_missing_attribute(api):
 def test_too_few_traces(api):
     c = Criteria(VM1, min_traces=SCENARIO[VM1]["traces"] + 1, **GOOD)
     ev = evaluate(recorded(api, VM1), c)
-    reason, msg, _ = explain(ev, c, "15m")
+    reason, msg, _ = explain(ev, c, "in the last 15m")
     assert reason == "too_few_traces"
     assert f"found {SCENARIO[VM1]['traces']} matching trace(s)" in msg
     assert f"min_traces is {c.min_traces}" in msg
@@ -125,7 +126,7 @@ def test_too_few_traces(api):
 
 def test_no_traces():
     c = Criteria("svc", **GOOD)
-    reason, msg, _ = explain(evaluate([], c), c, "5m")
+    reason, msg, _ = explain(evaluate([], c), c, "in the last 5m")
     assert reason == "no_traces"
     assert "in the last 5m" in msg and "'validate_inventory_cache'" in msg
 
@@ -134,7 +135,7 @@ def span(span_id, op, parent=None, start=0, dur=1000, service="svc", attrs=None,
     return Span(trace_id, span_id, parent, op, service, start, dur, attrs or {})
 
 
-def test_closest_miss_is_the_one_failing_fewest_checks():
+def test_closest_miss_is_the_one_that_got_furthest():
     c = Criteria("svc", operation="op", parent_operation="root", min_ms=300)
     trace = Trace("t1", [
         span("r", "root", start=0, dur=900_000),
@@ -143,7 +144,7 @@ def test_closest_miss_is_the_one_failing_fewest_checks():
     ])  # fmt: skip
     ev = evaluate([trace], c)
     assert ev.closest[1].span_id == "a"
-    assert ev.closest[2] == ["too_short"]
+    assert ev.closest[2] == ["min"]
 
 
 def test_other_services_spans_do_not_count():
@@ -156,7 +157,7 @@ def test_other_services_spans_do_not_count():
 def test_parent_not_in_trace():
     c = Criteria("svc", operation="op", parent_operation="root")
     trace = Trace("t1", [span("a", "op", parent="feedbeef")])
-    reason, msg, ctx = explain(evaluate([trace], c), c, "15m")
+    reason, msg, ctx = explain(evaluate([trace], c), c, "in the last 15m")
     assert reason == "parent_mismatch"
     assert "feedbeef" in msg and "not in the trace" in msg
 

@@ -8,6 +8,7 @@ from stdout after SystemExit.
 from __future__ import annotations
 
 import json
+import re
 import socket
 import ssl
 import urllib.error
@@ -17,8 +18,9 @@ import certifi
 import jaeger_trace
 import pytest
 from ansible.module_utils import jaeger_query
+from ansible.module_utils.jaeger_verdict import REASONS
 from ansible.module_utils.testing import patch_module_args
-from jaeger_replay import FakeJaeger, load_scenario, requests_to
+from jaeger_replay import FakeJaeger, load_exchanges, load_scenario, requests_to
 
 SCENARIO = load_scenario()
 SERVICES = SCENARIO["services"]
@@ -131,6 +133,86 @@ def test_too_few_traces_counts(api, capsys):
     spec = SERVICES[c["params"]["service"]]
     assert result["traces_found"] == spec["traces"] < c["params"]["min_traces"]
     assert "min_traces" in result["msg"]
+
+
+# The per-check breakdown of each recorded case: service, parent_trace, operation, duration, then the
+# extra criteria of the case. True/False decided, None not checked (an earlier check failed).
+T, F, N = True, False, None
+CHECKS = {
+    "ok": [T, T, T, T, T],
+    "service_unknown": [F, N, N, N],
+    "operation_unknown": [T, T, F, N],
+    "too_short": [T, T, T, F],
+    "too_long": [T, T, T, F],
+    "parent_mismatch": [T, F, F, N],
+    "attributes_mismatch": [T, T, T, T, F],
+    "too_few_traces": [T, T, T, T, F],
+    "no_traces": [T, F, F, N],
+    "fail_fast_span_missing": [T, T, F, N],
+    "fail_fast_too_short": [T, T, T, F],
+}
+
+
+@APIS
+@pytest.mark.parametrize("name", sorted(CHECKS))
+def test_checks_give_partial_credit(api, name, capsys):
+    _, result, c = replay(name, api, capsys)
+    assert [check["ok"] for check in result["checks"]] == CHECKS[name]
+    names = [check["name"] for check in result["checks"]]
+    assert names[:4] == ["service", "parent_trace", "operation", "duration"]
+    failed = [check["msg"] for check in result["checks"] if check["ok"] is False]
+    # The check the reason names carries the module's own message.
+    assert failed == [] or result["msg"] in failed
+
+
+@APIS
+def test_duration_check_carries_the_measured_duration(api, capsys):
+    _, result, _ = replay("too_short", api, capsys)
+    duration = next(check for check in result["checks"] if check["name"] == "duration")
+    assert duration["measured_ms"] == result["measured_ms"]
+
+
+def test_bulk_entries_carry_their_checks(capsys):
+    names = [case(n, "v3")["params"]["service"] for n in ("ok", "too_short", "service_unknown")]
+    params = {k: v for k, v in case("ok", "v3")["params"].items() if k not in ("service", "attributes")}
+    fake = FakeJaeger(api="v3", base=BASE)
+    _, result = run({**params, "services": names}, fake, capsys)
+    assert [[c["ok"] for c in r["checks"]] for r in result["results"]] == [
+        [T, T, T, T],
+        [T, T, T, F],
+        [F, N, N, N],
+    ]
+
+
+def test_unreachable_leaves_every_check_undecided(capsys):
+    fake = failing_open_url(urllib.error.URLError(ConnectionRefusedError(111, "refused")))
+    _, result = run({"services": ["a", "b"], "operation": "op", "timeout": 0}, fake, capsys)
+    assert [[c["ok"] for c in r["checks"]] for r in result["results"]] == [[N, N], [N, N]]
+
+
+def test_v3_searches_send_num_traces_and_search_depth():
+    """Jaeger <= 2.13 reads query.num_traces, the current API definition query.search_depth: both go out."""
+    searches = [ex for ex in load_exchanges() if ex["stage"] == "scenario" and ex["path"] == "/api/v3/traces"]
+    assert searches
+    assert all(ex["params"]["query.num_traces"] == ex["params"]["query.search_depth"] for ex in searches)
+
+
+def test_jaeger_2_13_ignores_search_depth_alone():
+    """Recorded: 2.13 does not know search_depth, so sending only it fails; that is why num_traces stays."""
+    only_depth = [ex for ex in load_exchanges() if ex["stage"] == "raw" and "query.search_depth" in ex["params"]]
+    assert [ex["status"] for ex in only_depth] == [500]
+
+
+def test_documented_reasons_are_the_vocabulary():
+    documented = re.findall(r"V\((\w+)\)", jaeger_trace.RETURN.split("reason:", 1)[1].split("returned:", 1)[0])
+    assert sorted(documented) == sorted(REASONS)
+
+
+def test_absolute_since_becomes_the_search_window(capsys):
+    fake = FakeJaeger(api="v3", base=BASE)
+    run({"service": "s", "since": "@1700000000.5", "timeout": 0}, fake, capsys)
+    search = next(call["url"] for call in fake.calls if "/api/v3/traces" in call["url"])
+    assert "query.start_time_min=2023-11-14T22%3A13%3A20.500000Z" in search
 
 
 @APIS

@@ -38,7 +38,7 @@ def _unfiltered(api, service):
     name = "query.service_name" if api == "v3" else "service"
     path = "/api/v3/traces" if api == "v3" else "/api/traces"
     for ex in load_exchanges():
-        extra = set(ex["params"]) - {name, "query.num_traces", "limit"}
+        extra = set(ex["params"]) - {name, "query.num_traces", "query.search_depth", "limit"}
         if ex["stage"] == "scenario" and ex["api"] == api and ex["path"] == path and not extra:
             if ex["params"][name] == service:
                 return ex
