@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from otlp import INVENTORY_ROUTE, SLOW_SPAN, emit_trace  # noqa: E402
-from record_jaeger_fixtures import LocalJaeger  # noqa: E402
+from testbed_lib.local_jaeger import LocalJaeger  # noqa: E402
 
 
 def send(otlp_url: str, services: list[str]) -> float:

@@ -16,16 +16,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import glob
 import io
 import json
-import os
 import re
 import shutil
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -34,13 +29,14 @@ from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "jaeger"
-CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "lab10-testbed"
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT / "library"))
 sys.path.insert(0, str(FIXTURES))
 
 import ansible.module_utils  # noqa: E402
 from jaeger_replay import key_of  # noqa: E402 -- the replay's notion of "the same request"
+from testbed_lib.local_jaeger import LocalJaeger  # noqa: E402
 
 ansible.module_utils.__path__.append(str(ROOT / "module_utils"))
 
@@ -96,158 +92,6 @@ RAW = [
     ("v1", "/api/traces/00000000000000000000000000000001", {}),  # 404 trace not found
     ("html", "/api/v3/no-such-endpoint", {}),  # the UI's catch-all page: 200 text/html
 ]  # fmt: skip
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def jaeger_binary() -> str | None:
-    if os.environ.get("JAEGER_BIN"):
-        return os.environ["JAEGER_BIN"]
-    # The test bed's versioned build first (newest), then a plain `jaeger`.
-    found = sorted(glob.glob(str(CACHE / "bin" / "jaeger-*")), key=os.path.getmtime, reverse=True)
-    return next((p for p in [*found, str(CACHE / "bin" / "jaeger")] if os.access(p, os.X_OK)), None)
-
-
-def jaeger_image() -> str | None:
-    env = ROOT / ".testbed" / "images.env"
-    if not env.exists():
-        return None
-    pairs = dict(line.split("=", 1) for line in env.read_text().splitlines() if "=" in line and line[0] != "#")
-    return pairs.get("JAEGER_IMAGE")
-
-
-CONFIG = """\
-service:
-  extensions: [jaeger_storage, jaeger_query]
-  pipelines:
-    traces: {{receivers: [otlp], processors: [batch], exporters: [jaeger_storage_exporter]}}
-  telemetry: {{metrics: {{level: none}}, logs: {{level: warn}}}}
-extensions:
-  jaeger_query:
-    storage: {{traces: mem}}
-    http: {{endpoint: "127.0.0.1:{query}"}}
-    grpc: {{endpoint: "127.0.0.1:{grpc}"}}
-  jaeger_storage:
-    backends: {{mem: {{memory: {{max_traces: 100000}}}}}}
-receivers:
-  otlp:
-    protocols: {{http: {{endpoint: "127.0.0.1:{otlp}"}}}}
-processors: {{batch: {{}}}}
-exporters: {{jaeger_storage_exporter: {{trace_storage: mem}}}}
-"""
-
-
-class LocalJaeger:
-    """A Jaeger of our own on free ports: the binary with a minimal config, or the image in docker.
-
-    Everything started here is stopped by stop(), by process id / container id only.
-    """
-
-    def __init__(self, prefer: str = "binary"):
-        self.prefer = prefer
-        self.proc = None
-        self.container = None
-        self.workdir = None
-        self.query_url = self.otlp_url = ""
-        self.version = ""
-
-    def __enter__(self):
-        self.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
-
-    def start(self) -> None:
-        binary, image = jaeger_binary(), jaeger_image()
-        if binary and (self.prefer == "binary" or not (image and shutil.which("docker"))):
-            self._start_binary(binary)
-        elif image and shutil.which("docker"):
-            self._start_docker(image)
-        else:
-            raise SystemExit("no Jaeger: set JAEGER_BIN, or run `make testbed` for the binary/image")
-        wait_http(self.query_url + "/api/services")
-
-    def _start_binary(self, binary: str) -> None:
-        self.workdir = tempfile.mkdtemp(prefix="lab10-jaeger-")
-        ports = {"query": free_port(), "grpc": free_port(), "otlp": free_port()}
-        config = Path(self.workdir, "config.yaml")
-        config.write_text(CONFIG.format(**ports))
-        self.log = open(Path(self.workdir, "jaeger.log"), "wb")  # closed in stop()
-        self.proc = subprocess.Popen(
-            [binary, f"--config=file:{config}"],
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            # always_off: Jaeger traces itself to localhost:4317 by default, i.e. into whatever Jaeger
-            # listens there (someone else's), and it stalls ~10 s on exit when none does.
-            env={**os.environ, "JAEGER_LISTEN_HOST": "127.0.0.1", "OTEL_TRACES_SAMPLER": "always_off"},
-        )
-        self.query_url = f"http://127.0.0.1:{ports['query']}"
-        self.otlp_url = f"http://127.0.0.1:{ports['otlp']}"
-        gomod = ROOT / "scripts" / "testbed" / "go" / "jaeger" / "go.mod"
-        match = re.search(r"github.com/jaegertracing/jaeger (v\S+)", gomod.read_text()) if gomod.exists() else None
-        self.version = f"binary {Path(binary).name}, Go module {match.group(1) if match else 'unknown'}"
-
-    def _start_docker(self, image: str) -> None:
-        out = subprocess.run(
-            [
-                "docker",
-                "run",
-                "-d",
-                "--label",
-                "lab10.fixtures=1",
-                "-p",
-                "127.0.0.1::16686",
-                "-p",
-                "127.0.0.1::4318",
-                image,
-            ],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        self.container = out.stdout.strip()
-
-        def port(inner: str) -> str:
-            res = subprocess.run(["docker", "port", self.container, inner], check=True, capture_output=True, text=True)
-            return res.stdout.split()[0].rsplit(":", 1)[1]
-
-        self.query_url = f"http://127.0.0.1:{port('16686/tcp')}"
-        self.otlp_url = f"http://127.0.0.1:{port('4318/tcp')}"
-        self.version = f"image {image}"
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-            self.proc = None
-            self.log.close()
-        if self.container:
-            subprocess.run(["docker", "rm", "-f", "-v", self.container], capture_output=True, check=False)
-            self.container = None
-        if self.workdir:
-            shutil.rmtree(self.workdir, ignore_errors=True)
-            self.workdir = None
-
-
-def wait_http(url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2).close()  # noqa: S310 -- our own local Jaeger
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
 
 
 def get_json(url: str):
@@ -358,7 +202,7 @@ def wait_ingested(query_url: str, sent: dict, timeout: float = 60) -> None:
             time.sleep(0.3)
 
 
-def record(query_url: str, otlp_url: str, version: str) -> None:
+def record(query_url: str, otlp_url: str, version: str, out: Path = FIXTURES) -> None:
     from ansible.module_utils import jaeger_query
 
     recorder = Recorder()
@@ -409,11 +253,12 @@ def record(query_url: str, otlp_url: str, version: str) -> None:
             "services": sent,
             "cases": cases,
         },
+        out,
     )
 
 
-def write(exchanges: list, scenario: dict) -> None:
-    bodies = FIXTURES / "bodies"
+def write(exchanges: list, scenario: dict, out: Path = FIXTURES) -> None:
+    bodies = out / "bodies"
     shutil.rmtree(bodies, ignore_errors=True)
     bodies.mkdir(parents=True)
     index = []
@@ -423,9 +268,9 @@ def write(exchanges: list, scenario: dict) -> None:
         name = f"{n:03d}-{slug}.{ext}"
         (bodies / name).write_bytes(ex["body"])
         index.append({**{k: v for k, v in ex.items() if k != "body"}, "body_file": f"bodies/{name}"})
-    (FIXTURES / "exchanges.json").write_text(json.dumps(index, indent=1) + "\n")
-    (FIXTURES / "scenario.json").write_text(json.dumps(scenario, indent=1) + "\n")
-    print(f"wrote {len(index)} exchanges to {FIXTURES.relative_to(ROOT)}")
+    (out / "exchanges.json").write_text(json.dumps(index, indent=1) + "\n")
+    (out / "scenario.json").write_text(json.dumps(scenario, indent=1) + "\n")
+    print(f"wrote {len(index)} exchanges to {out}")
 
 
 def main() -> int:
@@ -433,14 +278,15 @@ def main() -> int:
     parser.add_argument("--query-url", help="use this (empty!) Jaeger's query base instead of starting one")
     parser.add_argument("--otlp-url", help="its OTLP/HTTP base, e.g. http://127.0.0.1:4318")
     parser.add_argument("--docker", action="store_true", help="start JAEGER_IMAGE rather than the binary")
+    parser.add_argument("--out", type=Path, default=FIXTURES, help="write here instead of tests/fixtures/jaeger")
     args = parser.parse_args()
     if args.query_url:
         if not args.otlp_url:
             parser.error("--query-url needs --otlp-url")
-        record(args.query_url.rstrip("/"), args.otlp_url.rstrip("/"), f"external {args.query_url}")
+        record(args.query_url.rstrip("/"), args.otlp_url.rstrip("/"), f"external {args.query_url}", args.out)
         return 0
     with LocalJaeger("docker" if args.docker else "binary") as jaeger:
-        record(jaeger.query_url, jaeger.otlp_url, jaeger.version)
+        record(jaeger.query_url, jaeger.otlp_url, jaeger.version, args.out)
     return 0
 
 

@@ -6,10 +6,7 @@ Everything a fixture starts is removed at teardown, also when the test failed.
 from __future__ import annotations
 
 import sys
-import time
-import urllib.request
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
 import docker
@@ -18,6 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 from testbed_lib.engine import labvm_run_options  # noqa: E402
+from testbed_lib.local_jaeger import LocalJaeger  # noqa: E402
 
 LABEL = {"lab10.test": "1"}
 
@@ -47,58 +45,11 @@ def docker_client():
     client.close()
 
 
-def wait_http(url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.3)
-
-
-@dataclass
-class Jaeger:
-    container: object
-    query_url: str = ""
-    otlp_url: str = ""
-
-    def _refresh(self) -> None:
-        self.container.reload()
-        ports = self.container.attrs["NetworkSettings"]["Ports"]
-        self.query_url = "http://127.0.0.1:{}".format(ports["16686/tcp"][0]["HostPort"])
-        self.otlp_url = "http://127.0.0.1:{}".format(ports["4318/tcp"][0]["HostPort"])
-
-    def wait_ready(self) -> None:
-        self._refresh()
-        wait_http(self.query_url + "/api/services")
-
-    def stop(self) -> None:
-        self.container.stop(timeout=5)
-
-    def start(self) -> None:
-        # Host ports are assigned anew on start: query_url/otlp_url change.
-        self.container.start()
-        self.wait_ready()
-
-
 @pytest.fixture
 def jaeger(docker_client, images):
     """A fresh Jaeger run as a user would: `docker run -p ...:4318 -p ...:16686 IMAGE`."""
-    container = docker_client.containers.run(
-        images["JAEGER_IMAGE"],
-        detach=True,
-        labels=LABEL,
-        ports={"4318/tcp": ("127.0.0.1", None), "16686/tcp": ("127.0.0.1", None)},
-    )
-    try:
-        endpoints = Jaeger(container)
-        endpoints.wait_ready()
+    with LocalJaeger("docker", labels=LABEL) as endpoints:
         yield endpoints
-    finally:
-        container.remove(force=True, v=True)
 
 
 @pytest.fixture

@@ -16,11 +16,13 @@ import pytest
 from ansible.module_utils import jaeger_query
 from ansible.module_utils.jaeger_model import JaegerError
 from ansible.module_utils.jaeger_query import Client, V1Api, V3Api, detect_api
-from jaeger_replay import body, find, load_exchanges
+from jaeger_replay import body, find, load_exchanges, load_scenario
 
 V3_SERVICES = find("scenario", "v3", "/api/v3/services")
 V1_SERVICES = find("scenario", "v1", "/api/services")
 HTML = find("raw", "html", "/api/v3/no-such-endpoint")
+# The service names the recorded answer lists.
+SERVICE_NAMES = sorted(load_scenario()["services"])
 
 
 def answer(ex):
@@ -226,12 +228,12 @@ def test_tls_with_an_unknown_ca_names_ca_path(tls):
 
 def test_tls_with_the_private_ca_works(tls):
     with Server({"/api/v3/services": answer(V3_SERVICES)}, tls["context"]) as srv:
-        assert V3Api(Client(srv.url, ca_path=tls["ca"])).services()
+        assert sorted(V3Api(Client(srv.url, ca_path=tls["ca"])).services()) == SERVICE_NAMES
 
 
 def test_tls_without_validation_works(tls):
     with Server({"/api/v3/services": answer(V3_SERVICES)}, tls["context"]) as srv:
-        assert V3Api(Client(srv.url, validate_certs=False)).services()
+        assert sorted(V3Api(Client(srv.url, validate_certs=False)).services()) == SERVICE_NAMES
 
 
 def test_https_to_a_plain_http_port(tls):
@@ -254,7 +256,7 @@ def test_tls_checks_the_host_name(tls):
     with Server({"/api/v3/services": answer(V3_SERVICES)}, tls["context"]) as srv:
         url = srv.url.replace("127.0.0.1", "localhost")  # the certificate names 127.0.0.1 only
         err = error_of(lambda: V3Api(Client(url, ca_path=tls["ca"])).services())
-        assert V3Api(Client(url, validate_certs=False)).services()
+        assert sorted(V3Api(Client(url, validate_certs=False)).services()) == SERVICE_NAMES
     assert err.reason == "tls_failed" and "localhost" in err.msg
 
 
@@ -266,6 +268,6 @@ def test_one_client_serves_many_tls_requests_from_threads(tls, settings):
         client = Client(srv.url, bearer_token="tok", **kwargs)  # noqa: S106 -- a test value
         with ThreadPoolExecutor(max_workers=8) as pool:
             answers = list(pool.map(lambda _: V3Api(client).services(), range(24)))
-    assert all(answers) and len({tuple(a) for a in answers}) == 1
+    assert [sorted(a) for a in answers] == [SERVICE_NAMES] * 24
     assert len(srv.requests) == 24
     assert {headers["Authorization"] for _, headers in srv.requests} == {"Bearer tok"}

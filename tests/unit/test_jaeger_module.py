@@ -184,6 +184,18 @@ def test_bulk_entries_carry_their_checks(capsys):
     ]
 
 
+def test_bulk_bad_parameter_fails_every_service_it_names(capsys):
+    fake = failing_open_url(AssertionError("no request expected"))
+    rc, result = run({"services": ["a", "b", "a"], "min_duration": "fast"}, fake, capsys)
+    assert (rc, result["reason"]) == (1, "bad_parameter")
+    assert result["summary"] == {"total": 2, "passed": 0, "failed": 2, "failed_services": ["a", "b"]}
+    assert [(r["service"], r["reason"], r["msg"]) for r in result["results"]] == [
+        ("a", "bad_parameter", result["msg"]),
+        ("b", "bad_parameter", result["msg"]),
+    ]
+    assert fake.calls == []
+
+
 def test_unreachable_leaves_every_check_undecided(capsys):
     fake = failing_open_url(urllib.error.URLError(ConnectionRefusedError(111, "refused")))
     _, result = run({"services": ["a", "b"], "operation": "op", "timeout": 0}, fake, capsys)
@@ -468,3 +480,10 @@ def test_internal_errors_become_a_one_line_failure(capsys):
         rc, result = run(case("ok", "v3")["params"], FakeJaeger(api="v3", base=BASE), capsys)
     assert (rc, result["reason"]) == (1, "internal_error")
     assert result["msg"] == "jaeger_trace internal error: RuntimeError: boom"
+
+
+def test_a_broken_test_double_is_not_mistaken_for_the_network(capsys):
+    """Only transport errors become reasons: an assertion inside a replay surfaces as an internal error."""
+    rc, result = run({"service": "s"}, FakeJaeger(api="v3", base="http://elsewhere:1"), capsys)
+    assert (rc, result["reason"]) == (1, "internal_error")
+    assert result["msg"].startswith("jaeger_trace internal error: AssertionError")
