@@ -339,11 +339,12 @@ import time  # noqa: E402
 import traceback  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible.module_utils.jaeger_check import Checker, Plan  # noqa: E402
-from ansible.module_utils.jaeger_match import Criteria  # noqa: E402
-from ansible.module_utils.jaeger_model import JaegerError, parse_duration_ms, parse_since  # noqa: E402
-from ansible.module_utils.jaeger_query import Client, detect_api  # noqa: E402
-from ansible.module_utils.jaeger_verdict import bulk_message, checks  # noqa: E402
+
+from ..module_utils.jaeger_check import Checker, Plan  # noqa: E402
+from ..module_utils.jaeger_match import Criteria  # noqa: E402
+from ..module_utils.jaeger_model import JaegerError, parse_duration_ms, parse_since  # noqa: E402
+from ..module_utils.jaeger_query import Client, detect_api  # noqa: E402
+from ..module_utils.jaeger_verdict import bulk_message, checks  # noqa: E402
 
 ARGUMENT_SPEC = {
     "url": {"type": "str", "required": True},

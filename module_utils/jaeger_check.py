@@ -14,10 +14,10 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible.module_utils.jaeger_match import evaluate, merge_traces, span_rows, waterfall
-from ansible.module_utils.jaeger_model import JaegerError
-from ansible.module_utils.jaeger_query import Query
-from ansible.module_utils.jaeger_verdict import checks, explain, missing_in_trace, unknown_operation, unknown_service
+from .jaeger_match import evaluate, merge_traces, span_rows, waterfall
+from .jaeger_model import JaegerError
+from .jaeger_query import Query
+from .jaeger_verdict import checks, explain, missing_in_trace, unknown_operation, unknown_service
 
 # Span clocks (the app's host) and ours may disagree a little; search a bit into the "future".
 CLOCK_SKEW_US = 60 * 1_000_000

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 
-from ansible.module_utils.jaeger_model import rfc3339
+from .jaeger_model import rfc3339
 
 # A span's criteria form three stages, checked in this order: a span that misses an earlier stage
 # is further from matching than one that misses a later one (jaeger_verdict names the reasons).

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 
-from ansible.module_utils.jaeger_model import (
+from .jaeger_model import (
     JaegerError,
     Span,
     Trace,

@@ -17,10 +17,11 @@ import urllib.error
 from http.cookiejar import CookieJar
 from urllib.parse import quote, urlencode, urlsplit
 
-from ansible.module_utils.jaeger_model import JaegerError, go_duration, loads, rfc3339, snippet, unexpected
-from ansible.module_utils.jaeger_parse import v1_names, v1_traces, v3_error, v3_operations, v3_services, v3_traces
-from ansible.module_utils.jaeger_verdict import TRANSPORT_ERRORS, http_error, transport_error
 from ansible.module_utils.urls import Request, make_context
+
+from .jaeger_model import JaegerError, go_duration, loads, rfc3339, snippet, unexpected
+from .jaeger_parse import v1_names, v1_traces, v3_error, v3_operations, v3_services, v3_traces
+from .jaeger_verdict import TRANSPORT_ERRORS, http_error, transport_error
 
 USER_AGENT = "ansible-jaeger_trace"
 

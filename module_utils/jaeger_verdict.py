@@ -17,10 +17,11 @@ import ssl
 import urllib.error
 from urllib.parse import urlsplit
 
-from ansible.module_utils.jaeger_match import STAGES, shown
-from ansible.module_utils.jaeger_model import JaegerError, format_ms, snippet
 from ansible.module_utils.urls import ConnectionError as UrlsConnectionError
 from ansible.module_utils.urls import SSLValidationError
+
+from .jaeger_match import STAGES, shown
+from .jaeger_model import JaegerError, format_ms, snippet
 
 # reason -> what it means. Order: success, transport and input problems, then what Jaeger holds.
 REASONS = {

@@ -31,14 +31,16 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "jaeger"
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "scripts"))
-sys.path.insert(0, str(ROOT / "library"))
 sys.path.insert(0, str(FIXTURES))
 
 import ansible.module_utils  # noqa: E402
+import ansible.modules  # noqa: E402
 from jaeger_replay import key_of  # noqa: E402 -- the replay's notion of "the same request"
 from testbed_lib.local_jaeger import LocalJaeger  # noqa: E402
 
+# As Ansible runs them (and tests/conftest.py imports them): relative imports resolve inside these packages.
 ansible.module_utils.__path__.append(str(ROOT / "module_utils"))
+ansible.modules.__path__.append(str(ROOT / "library"))
 
 PARENT = "GET /api/v1/inventory"
 CHILD = "validate_inventory_cache"
@@ -163,8 +165,8 @@ class FakeResponse:
 
 def run_case(params: dict) -> dict:
     """jaeger_trace as Ansible runs it (AnsibleModule, exit_json/fail_json), result as a dict."""
-    import jaeger_trace
     from ansible.module_utils.testing import patch_module_args
+    from ansible.modules import jaeger_trace
 
     out = io.StringIO()
     with patch_module_args(params), contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):

@@ -33,8 +33,8 @@ def unique(label: str) -> str:
 
 def run_module(args: dict) -> dict:
     """The module in-process, as AnsibleModule would run it; the result dict."""
-    import jaeger_trace
     from ansible.module_utils.testing import patch_module_args
+    from ansible.modules import jaeger_trace
 
     out = io.StringIO()
     with patch_module_args(args), contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):
