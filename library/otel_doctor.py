@@ -15,7 +15,7 @@ description:
     recreated after the file changed.
   - The container's state and restarts, and the tracing lines of its log since it started
     (HTTP status, refused connections, DNS, TLS, timeouts), the last O(log_lines) kept verbatim.
-  - A probe from B(inside) the container with the app's own Python and CA settings: an empty
+  - A probe from B(inside) the container with the app's own Python and CA settings, an empty
     OTLP/HTTP protobuf export to the traces endpoint, resolved as the OpenTelemetry SDK does
     (C(OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) verbatim, else C(OTEL_EXPORTER_OTLP_ENDPOINT) + C(/v1/traces));
     its outcome is the DNS, connect, TLS or HTTP step where it stopped.
@@ -87,7 +87,7 @@ options:
     default: GET /api/v1/inventory
   evidence:
     description:
-      - RV(evidence) of an earlier run. With it nothing is gathered again (the module does not touch the host):
+      - RV(evidence) of an earlier run. With it nothing is gathered again and the module does not touch the host;
         it only decides, together with O(jaeger).
     type: dict
   jaeger:
@@ -153,10 +153,14 @@ diagnosis:
   type: dict
   contains:
     reason:
-      description: One reason of the vocabulary (the README's troubleshooting table), e.g. V(export_refused); V(ok) when every hop is healthy.
+      description:
+        - One reason of the vocabulary (the README's troubleshooting table), e.g. V(export_refused).
+        - V(ok) when every hop is healthy.
       type: str
     hop:
-      description: "The hop it names: V(app), V(container_env), V(sdk_export), V(network_tls), V(jaeger_ingest) or V(jaeger_query); empty for V(ok)."
+      description:
+        - "The hop it names: V(app), V(container_env), V(sdk_export), V(network_tls), V(jaeger_ingest) or
+          V(jaeger_query); empty for V(ok)."
       type: str
     ok:
       description: True only for V(ok).
@@ -240,7 +244,9 @@ def run_module():
         criteria = {"operation": p["operation"], "parent_operation": p["parent_operation"]}
         diagnosis, search = diagnose(evidence, p["jaeger"], criteria)
     except Exception as exc:  # noqa: BLE001 -- one line; the traceback only with -vvv
-        module.fail_json(msg="otel_doctor internal error: {}: {}".format(type(exc).__name__, exc), exception=traceback.format_exc())
+        module.fail_json(
+            msg=f"otel_doctor internal error: {type(exc).__name__}: {exc}", exception=traceback.format_exc()
+        )
     module.exit_json(
         changed=False,
         diagnosis=diagnosis,

@@ -53,7 +53,9 @@ def resolve_ca_bundle(env):
 
 def resolve_client_cert(env):
     """(certificate, key) for mutual TLS, as the exporter picks them; (None, None) without."""
-    cert = _set(env, "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE") or _set(env, "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE")
+    cert = _set(env, "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE") or _set(
+        env, "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"
+    )
     key = _set(env, "OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY") or _set(env, "OTEL_EXPORTER_OTLP_CLIENT_KEY")
     return (cert or None), (key or None)
 
@@ -110,11 +112,14 @@ def shown_value(key, value):
 def env_differences(compose_env, container_env, image_env):
     """[(key, compose value, container value)] where the running container does not have what the
     compose file says; a variable the container has that neither the file nor the image sets was
-    removed from the file. None stands for "not set"."""
+    removed from the file. None stands for "not set" (compose resolves `- NAME` without a value in
+    its environment to null, and then passes nothing)."""
     differences = []
     for key in sorted(compose_env):
         wanted = compose_env[key]
-        wanted = "" if wanted is None else str(wanted)
+        if wanted is None:
+            continue
+        wanted = str(wanted)
         if container_env.get(key) != wanted:
             differences.append((key, wanted, container_env.get(key)))
     for key in sorted(set(container_env) - set(compose_env) - set(image_env)):
@@ -134,6 +139,8 @@ APP_START_LINE = re.compile(r"tracing: service (?P<service>\S+) exports to (?P<e
 TRACING_OFF_LINE = re.compile(r"tracing is off|OTEL_SDK_DISABLED=true|cannot build the OTLP exporter", re.IGNORECASE)
 # The SDK's last word after retries; its cause is in the "Transient error" lines before it.
 SUMMARY_LINE = re.compile(r"due to timeout, max retries or shutdown", re.IGNORECASE)
+# Retries end within the export timeout (the SDK's default 10 s, the app's 3 s) after the first error.
+SUMMARY_WINDOW_S = 15
 HTTP_CODE = re.compile(r"batch code: (?P<status>\d{3})\b")
 
 # First match wins: (pattern, reason). Written against the SDK's real lines (tests/fixtures/doctor).
@@ -148,7 +155,10 @@ LOG_PATTERNS = (
         "export_dns",
     ),
     (re.compile(r"CERTIFICATE_VERIFY_FAILED|certificate verify failed|SSLCertVerificationError"), "export_tls"),
-    (re.compile(r"WRONG_VERSION_NUMBER|wrong version number|record layer failure|packet length too long"), "export_not_tls"),
+    (
+        re.compile(r"WRONG_VERSION_NUMBER|wrong version number|record layer failure|packet length too long"),
+        "export_not_tls",
+    ),
     (re.compile(r"SSLError|\[SSL"), "export_tls"),
     (re.compile(r"Connection refused|\[Errno 111\]"), "export_refused"),
     (re.compile(r"No route to host|\[Errno 113\]|Network is unreachable|\[Errno 101\]"), "export_unreachable"),
@@ -161,9 +171,7 @@ DOCKER_TIMESTAMP = re.compile(r"^(?P<stamp>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(
 
 
 def classify_log_line(line):
-    """The reason an exporter error line stands for, or None (not an error, or only a summary)."""
-    if SUMMARY_LINE.search(line):
-        return None
+    """The reason an exporter error line stands for, or None when it is none."""
     for pattern, reason in LOG_PATTERNS:
         if pattern.search(line):
             return reason
@@ -178,7 +186,7 @@ def split_timestamp(line):
     offset = "+00:00" if match.group("tz") == "Z" else match.group("tz")
     frac = (match.group("frac") or "0")[:6].ljust(6, "0")
     moment = datetime.strptime(match.group("stamp") + "." + frac + offset.replace(":", ""), "%Y-%m-%dT%H:%M:%S.%f%z")
-    return moment.astimezone(timezone.utc).timestamp(), line[match.end() :]
+    return moment.astimezone(timezone.utc).timestamp(), line[match.end() :]  # noqa: UP017 -- Python 3.8 on the VM
 
 
 def scan_logs(lines, keep=5, since=None):
@@ -202,6 +210,12 @@ def scan_logs(lines, keep=5, since=None):
             continue
         kept.append(raw.rstrip("\n"))
         reason = classify_log_line(text)
+        if SUMMARY_LINE.search(text):
+            # The SDK's last word after its retries: the "Transient error" lines before it name the
+            # cause. Alone, the only attempt used up the whole export timeout.
+            if errors and (at is None or errors[-1]["at"] is None or at - errors[-1]["at"] <= SUMMARY_WINDOW_S):
+                continue
+            reason = "export_timeout"
         if reason:
             errors.append({"at": at, "reason": reason, "line": text.strip()})
     since_trigger = [e for e in errors if since is not None and e["at"] is not None and e["at"] >= since]

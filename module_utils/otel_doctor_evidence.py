@@ -41,7 +41,7 @@ def run_command(argv, timeout=DOCKER_TIMEOUT):
     except FileNotFoundError as exc:
         return 127, "", str(exc)
     except subprocess.TimeoutExpired:
-        return 124, "", "no answer within {} s".format(timeout)
+        return 124, "", f"no answer within {timeout} s"
     return done.returncode, done.stdout, done.stderr
 
 
@@ -60,7 +60,7 @@ class Gatherer:
     def docker_json(self, *args):
         rc, out, err = self.run([self.docker, *args])
         if rc != 0:
-            return None, first_line(err) or "exit code {}".format(rc)
+            return None, first_line(err) or f"exit code {rc}"
         try:
             return json.loads(out), None
         except ValueError:
@@ -82,7 +82,7 @@ class Gatherer:
             ]
         )
         if rc != 0:
-            return None, first_line(err) or "docker ps failed with exit code {}".format(rc)
+            return None, first_line(err) or f"docker ps failed with exit code {rc}"
         rows = [line.split() for line in out.splitlines() if line.strip()]
         rows = [row for row in rows if len(row) < 3 or row[2] != "True"]
         running = [row for row in rows if len(row) > 1 and row[1] == "running"]
@@ -91,7 +91,8 @@ class Gatherer:
 
     def compose_env(self):
         """(exists, env or None, error) of the service in the compose file as compose resolves it."""
-        if not os.path.isfile(self.compose_file):
+        # Through the runner like every other look at the host, so a recording replays it.
+        if self.run(["test", "-f", self.compose_file])[0] != 0:
             return False, None, None
         config, error = self.docker_json(
             "compose",
@@ -109,7 +110,7 @@ class Gatherer:
             return True, None, error
         service = (config.get("services") or {}).get(self.service)
         if service is None:
-            return True, None, "it has no service {}".format(self.service)
+            return True, None, f"it has no service {self.service}"
         return True, service.get("environment") or {}, None
 
     def logs(self, container_id, started_at):
@@ -146,7 +147,7 @@ class Gatherer:
                 if isinstance(result, dict):
                     result["ran"] = True
                     return result
-            tried.append("{}: {}".format(python, first_line(err) or "exit code {}".format(rc)))
+            tried.append("{}: {}".format(python, first_line(err) or f"exit code {rc}"))
         return {"ran": False, "error": "no interpreter ran it ({})".format("; ".join(tried)), "url": args["url"]}
 
     def gather(self, expected=None, probe=True, probe_timeout=3.0, pythons=None, keep_lines=5, since=None):
@@ -190,7 +191,9 @@ class Gatherer:
                 {"key": key, "compose": shown_value(key, wanted), "container": shown_value(key, running)}
                 for key, wanted, running in env_differences(compose_env, env, image_env)
             ]
-        evidence["env"] = {key: shown_value(key, value) for key, value in sorted(env.items()) if key.startswith("OTEL_")}
+        evidence["env"] = {
+            key: shown_value(key, value) for key, value in sorted(env.items()) if key.startswith("OTEL_")
+        }
         evidence["service_name"] = effective_service_name(env)
         if env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
             evidence["tracing_off"] = "OTEL_SDK_DISABLED=true in the container's environment"

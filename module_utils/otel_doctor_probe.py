@@ -11,7 +11,7 @@ the OTLP headers are read from there and sent, but only their names are printed.
 
 from __future__ import annotations
 
-PROBE = r'''
+PROBE = r"""
 import errno, json, os, socket, ssl, sys, time
 import http.client
 from urllib.parse import unquote, urlsplit
@@ -134,4 +134,4 @@ def run(args, out):
 
 
 main()
-'''
+"""

@@ -113,7 +113,9 @@ def evidence_lines(evidence, jaeger=None):
         lines.append("traces endpoint: {} (from {})".format(endpoint["url"], endpoint.get("source")))
     logs = evidence.get("logs") or {}
     if logs.get("app_endpoint"):
-        lines.append("the app logged at start: service {} exports to {}".format(logs["app_service"], logs["app_endpoint"]))
+        lines.append(
+            "the app logged at start: service {} exports to {}".format(logs["app_service"], logs["app_endpoint"])
+        )
     if evidence.get("probe"):
         lines.append(describe_probe(evidence["probe"]))
     lines.extend("log: " + line for line in logs.get("kept") or [])

@@ -21,7 +21,7 @@ HOPS = (
     ("container_env", "the running container and the environment it was started with"),
     ("sdk_export", "the OpenTelemetry SDK's exporter inside the app"),
     ("network_tls", "DNS, TCP and TLS from the container to the OTLP endpoint"),
-    ("jaeger_ingest", "the OTLP/HTTP receiver that should store the spans (Jaeger)"),
+    ("jaeger_ingest", "Jaeger's OTLP/HTTP receiver, which stores the spans"),
     ("jaeger_query", "Jaeger's query API, where the trace is looked up"),
 )
 HOP_NAMES = tuple(name for name, _ in HOPS)
@@ -165,7 +165,7 @@ VERDICTS = {
         "jaeger_ingest",
         False,
         "no export errors, no traces: a redirect",
-        "{endpoint} answers {status} with a redirect to {location}; the SDK counts that as sent and the spans are lost.",
+        "{endpoint} answers {status} with a redirect to {location}; the SDK counts that as sent, the spans are lost.",
         "Use the redirect's target (usually https:// instead of http://) in OTEL_EXPORTER_OTLP_ENDPOINT, "
         + RECREATE
         + ".",
@@ -174,7 +174,7 @@ VERDICTS = {
         "jaeger_ingest",
         False,
         "no export errors, no traces: not a receiver",
-        "{endpoint} answers {status} with {content_type}, not OTLP; the SDK counts that as sent and the spans are lost.",
+        "{endpoint} answers {status} with {content_type}, not OTLP; the SDK counts that as sent, the spans are lost.",
         "Point OTEL_EXPORTER_OTLP_ENDPOINT at the OTLP/HTTP port (4318) or https://jaeger.sysadm.ee, not the UI "
         "(16686), " + RECREATE + ".",
     ),

@@ -45,7 +45,7 @@ TLS_RECEIVER = textwrap.dedent(
 def self_signed() -> tuple[str, str]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "untrusted-otlp.test")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -56,7 +56,9 @@ def self_signed() -> tuple[str, str]:
         .not_valid_after(now + datetime.timedelta(days=1))
         .sign(key, hashes.SHA256())
     )
-    pem_key = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    pem_key = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     return cert.public_bytes(serialization.Encoding.PEM).decode(), pem_key.decode()
 
 
@@ -76,8 +78,11 @@ class Planter:
     def save(self) -> None:
         self.sh(f"mkdir -p {SAVED} && cp -n {COMPOSE_FILE} {SAVED}/compose.yml && cp -n {APP_FILE} {SAVED}/app.py")
 
+    def wait_for(self, command: str, tries: int = 60) -> None:
+        self.sh(f"for i in $(seq {tries}); do {command} && exit 0; sleep 0.5; done; exit 1")
+
     def wait_healthy(self) -> None:
-        self.sh("for i in $(seq 60); do curl -sf -o /dev/null http://127.0.0.1:5000/health && exit 0; sleep 0.5; done; exit 1")
+        self.wait_for("curl -sf -o /dev/null http://127.0.0.1:5000/health")
 
     def up(self, *options: str) -> None:
         self.sh(f"{COMPOSE} up -d {' '.join(options)} inventory")
@@ -88,7 +93,8 @@ class Planter:
 
     def set_env(self, key: str, value: str, recreate: bool = True) -> None:
         """Change `- KEY=VALUE` in the compose file (the role writes the list form), as a student would."""
-        self.sh(f"sed -i -E {shlex.quote(f's#^([[:space:]]*- {key}=).*#\\1{value}#')} {COMPOSE_FILE}")
+        script = "s#^([[:space:]]*- " + key + "=).*#\\1" + value + "#"
+        self.sh(f"sed -i -E {shlex.quote(script)} {COMPOSE_FILE}")
         self.sh(f"grep -qxE {shlex.quote(f'[[:space:]]*- {key}={value}')} {COMPOSE_FILE}")
         self.recreate = True
         if recreate:
@@ -103,8 +109,9 @@ class Planter:
         self.tls = True
         # The app container reaches the VM at its compose network's gateway.
         container = self.sh(f"{COMPOSE} ps -q inventory").strip()
-        gateway = self.sh(f"docker inspect -f '{{{{range .NetworkSettings.Networks}}}}{{{{.Gateway}}}}{{{{end}}}}' {container}")
-        self.sh(f"for i in $(seq 20); do curl -sk -o /dev/null https://127.0.0.1:{TLS_PORT}/ -X POST && exit 0; sleep 0.3; done; exit 1")
+        networks = "{{range .NetworkSettings.Networks}}{{.Gateway}}{{end}}"
+        gateway = self.sh(f"docker inspect -f '{networks}' {container}")
+        self.wait_for(f"curl -sk -o /dev/null -X POST https://127.0.0.1:{TLS_PORT}/", tries=20)
         return f"https://{gateway.strip()}:{TLS_PORT}"
 
     def remove_span_call(self) -> None:

@@ -17,13 +17,12 @@ from pathlib import Path
 import docker
 import pytest
 from faults_plant import Planter
-from lab10_checks import http
+from faults_record import record
 
 BUDGET_S = 15
 PROJECT_DIR = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
 DOCTOR = PROJECT_DIR / "playbooks" / "doctor.yml"
 VERDICT_TASK = "Keep the verdict as inventory_api_diagnosis"
-RECORDED_TASKS = {"Gather the evidence on the VM": "vm", "Ask Jaeger for the request's trace": "jaeger"}
 TIMES: list[str] = []
 
 
@@ -38,8 +37,9 @@ def run_doctor(host_name: str, *extra: str) -> dict:
         report = json.loads(done.stdout)
     except ValueError:
         pytest.fail(f"doctor.yml printed no JSON (rc {done.returncode}): {done.stdout[-2000:]} {done.stderr[-2000:]}")
+    # Role tasks are named "inventory_api : <name>".
     results = {
-        task["task"]["name"]: task["hosts"][host_name]
+        task["task"]["name"].rpartition(" : ")[2]: task["hosts"][host_name]
         for play in report["plays"]
         for task in play["tasks"]
         if host_name in task["hosts"]
@@ -47,31 +47,6 @@ def run_doctor(host_name: str, *extra: str) -> dict:
     verdict = results.get(VERDICT_TASK, {}).get("ansible_facts", {}).get("inventory_api_diagnosis")
     assert verdict, f"no verdict (rc {done.returncode}): {json.dumps(results)[-3000:]} {done.stderr[-2000:]}"
     return {"diagnosis": verdict, "seconds": seconds, "stats": report["stats"][host_name], "results": results}
-
-
-def record(name: str, run: dict) -> None:
-    directory = os.environ.get("LAB10_RECORD_DOCTOR")
-    if not directory:
-        return
-    kept = {"fault": name, "diagnosis": run["diagnosis"]}
-    for task, key in RECORDED_TASKS.items():
-        result = run["results"].get(task) or {}
-        if result and not result.get("skipped"):
-            kept[key] = {k: v for k, v in result.items() if k not in ("invocation", "_ansible_no_log")}
-    Path(directory).mkdir(parents=True, exist_ok=True)
-    (Path(directory) / f"{name}.json").write_text(json.dumps(kept, indent=1, sort_keys=True) + "\n")
-
-
-def check_verdict(name: str, run: dict, reason: str, hop: str) -> None:
-    diagnosis = run["diagnosis"]
-    TIMES.append(f"{name}: {diagnosis['reason']} ({diagnosis['hop']}) in {run['seconds']:.1f} s wall clock, "
-                 f"{diagnosis['seconds']} s after the request")
-    print(TIMES[-1])
-    record(name, run)
-    assert (diagnosis["reason"], diagnosis["hop"]) == (reason, hop), "\n".join(diagnosis["evidence"])
-    assert diagnosis["fix"] and diagnosis["evidence"]
-    assert run["seconds"] <= BUDGET_S, f"verdict after {run['seconds']:.1f} s"
-    assert diagnosis["seconds"] <= BUDGET_S
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -97,49 +72,85 @@ def planter(host, lab_vars, jaeger):
     planter.restore()
 
 
-def test_healthy_vm_is_reported_healthy_and_check_mode_changes_nothing(host, lab_vars):
+@pytest.fixture
+def expect(host, service_name):
+    """expect(fault, run, reason, hop): the verdict names them, with a fix and evidence, within the budget."""
+
+    def check(fault: str, run: dict, reason: str, hop: str) -> dict:
+        diagnosis = run["diagnosis"]
+        TIMES.append(
+            f"{fault}: {diagnosis['reason']} ({diagnosis['hop'] or '-'}) in {run['seconds']:.1f} s wall clock, "
+            f"{diagnosis['seconds']} s after the request"
+        )
+        record(host, fault, run, expected=service_name)
+        assert (diagnosis["reason"], diagnosis["hop"]) == (reason, hop), "\n".join(diagnosis["evidence"])
+        assert diagnosis["fix"] and diagnosis["evidence"]
+        assert run["seconds"] <= BUDGET_S, f"verdict after {run['seconds']:.1f} s"
+        assert diagnosis["seconds"] <= BUDGET_S
+        return diagnosis
+
+    return check
+
+
+def test_healthy_vm_is_reported_healthy_and_check_mode_changes_nothing(host, expect):
     run = run_doctor(host.backend.host, "--check")
-    check_verdict("healthy", run, "ok", "")
+    diagnosis = expect("healthy", run, "ok", "")
     assert run["stats"]["changed"] == 0 and run["stats"]["failures"] == 0
-    assert any("trace" in line for line in run["diagnosis"]["evidence"])
+    assert any(line.startswith("trace http") for line in diagnosis["evidence"])
 
 
-def test_wrong_port_is_export_refused(host, planter):
+def test_wrong_port_is_export_refused(host, planter, expect):
     planter.set_env("OTEL_EXPORTER_OTLP_ENDPOINT", planter.jaeger_url(4319))
-    check_verdict("wrong_port", run_doctor(host.backend.host), "export_refused", "network_tls")
+    expect("wrong_port", run_doctor(host.backend.host), "export_refused", "network_tls")
 
 
-def test_path_answering_404_is_export_http_404(host, planter):
+def test_path_answering_404_is_export_http_404(host, planter, expect):
     planter.set_env("OTEL_EXPORTER_OTLP_ENDPOINT", planter.jaeger_url(4318) + "/otlp")
-    check_verdict("path_404", run_doctor(host.backend.host), "export_http_404", "jaeger_ingest")
+    expect("path_404", run_doctor(host.backend.host), "export_http_404", "jaeger_ingest")
 
 
-def test_https_with_an_untrusted_ca_is_export_tls(host, planter):
+def test_https_with_an_untrusted_ca_is_export_tls(host, planter, expect):
     planter.set_env("OTEL_EXPORTER_OTLP_ENDPOINT", planter.start_tls_receiver())
-    check_verdict("untrusted_tls", run_doctor(host.backend.host), "export_tls", "network_tls")
+    expect("untrusted_tls", run_doctor(host.backend.host), "export_tls", "network_tls")
 
 
-def test_env_changed_without_recreating_is_not_restarted(host, planter):
+def test_env_changed_without_recreating_is_not_restarted(host, planter, expect):
     planter.set_env("OTEL_BSP_SCHEDULE_DELAY", "500", recreate=False)
-    run = run_doctor(host.backend.host)
-    check_verdict("not_restarted", run, "not_restarted", "container_env")
-    assert any(line.startswith("OTEL_BSP_SCHEDULE_DELAY: compose file 500") for line in run["diagnosis"]["evidence"])
+    diagnosis = expect("not_restarted", run_doctor(host.backend.host), "not_restarted", "container_env")
+    assert "OTEL_BSP_SCHEDULE_DELAY: compose file 500, running container 1000" in diagnosis["evidence"]
 
 
-def test_service_name_typo_is_service_name_mismatch(host, planter, service_name):
+def test_service_name_typo_is_service_name_mismatch(host, planter, expect, service_name):
     typo = service_name.replace("faults", "fautls")
     planter.set_env("OTEL_SERVICE_NAME", typo)
-    run = run_doctor(host.backend.host)
-    check_verdict("service_typo", run, "service_name_mismatch", "container_env")
-    assert typo in run["diagnosis"]["msg"] and service_name in run["diagnosis"]["fix"]
+    diagnosis = expect("service_typo", run_doctor(host.backend.host), "service_name_mismatch", "container_env")
+    assert typo in diagnosis["msg"] and f"OTEL_SERVICE_NAME={service_name}" in diagnosis["fix"]
 
 
-def test_app_without_the_span_is_span_missing(host, planter, lab_vars):
+def test_app_without_the_span_is_span_missing(host, planter, expect):
     planter.remove_span_call()
-    assert http(host, "/api/v1/inventory", lab_vars["inventory_api_token"])[0] == 200
-    check_verdict("span_missing", run_doctor(host.backend.host), "span_missing", "app")
+    expect("span_missing", run_doctor(host.backend.host), "span_missing", "app")
 
 
-def test_jaeger_stopped_is_jaeger_unreachable(host, planter):
+def test_jaeger_stopped_is_jaeger_unreachable(host, planter, expect):
     planter.stop_jaeger()
-    check_verdict("jaeger_stopped", run_doctor(host.backend.host), "jaeger_unreachable", "jaeger_ingest")
+    expect("jaeger_stopped", run_doctor(host.backend.host), "jaeger_unreachable", "jaeger_ingest")
+
+
+# Three more a student meets; each gives another real exporter or probe outcome.
+
+
+def test_unknown_host_is_export_dns(host, planter, expect):
+    planter.set_env("OTEL_EXPORTER_OTLP_ENDPOINT", "http://otlp.lab10.invalid:4318")
+    expect("unknown_host", run_doctor(host.backend.host), "export_dns", "network_tls")
+
+
+def test_https_to_a_plain_http_port_is_export_not_tls(host, planter, expect):
+    planter.set_env("OTEL_EXPORTER_OTLP_ENDPOINT", planter.jaeger_url(4318).replace("http:", "https:"))
+    expect("https_to_http", run_doctor(host.backend.host), "export_not_tls", "network_tls")
+
+
+def test_the_ui_port_is_export_not_otlp(host, planter, expect):
+    """Jaeger's UI answers 200 text/html: the SDK logs nothing and the spans are lost."""
+    planter.set_env("OTEL_EXPORTER_OTLP_ENDPOINT", planter.jaeger_url(16686))
+    expect("ui_port", run_doctor(host.backend.host), "export_not_otlp", "jaeger_ingest")
