@@ -20,7 +20,7 @@ description:
     (C(OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) verbatim, else C(OTEL_EXPORTER_OTLP_ENDPOINT) + C(/v1/traces));
     its outcome is the DNS, connect, TLS or HTTP step where it stopped.
   - Returns one verdict (RV(diagnosis)) naming the first hop the evidence proves broken, and
-    RV(jaeger_search), what to ask Jaeger (with M(jaeger_trace)) when the VM's side cannot settle it.
+    RV(jaeger_search), what to ask Jaeger (with C(jaeger_trace)) when the VM's side cannot settle it.
     Run again with O(evidence) and O(jaeger) to turn that answer into the final verdict without
     touching the host.
   - The vocabulary of reasons, hops and fixes is the README's troubleshooting table, generated from
@@ -28,7 +28,7 @@ description:
   - A diagnosed fault is a result, not a module failure; the module fails only on bad parameters.
 version_added: "1.0.0"
 author:
-  - lab10 tracing kit team
+  - lab10 tracing kit team (@sysadm-ee-lab10)
 options:
   compose_file:
     description: The compose file that defines O(service). Absolute.
@@ -92,7 +92,7 @@ options:
     type: dict
   jaeger:
     description:
-      - The registered result of M(jaeger_trace) for the same service (its C(reason), C(msg), C(checks),
+      - The registered result of C(jaeger_trace) for the same service (its C(reason), C(msg), C(checks),
         C(services_seen), C(operations_seen), C(waterfall) are read).
     type: dict
   docker:
@@ -105,13 +105,12 @@ attributes:
     description: The module only reads; check mode runs it unchanged.
   diff_mode:
     support: none
+    description: Nothing is changed, so there is no diff.
 notes:
   - Needs the docker CLI with its compose plugin and the rights to use it (become), and nothing beyond
     the Python standard library, on the Docker host.
   - The probe goes directly to the endpoint; when a proxy variable applies to it in the container, the
     evidence names the proxy the SDK would use.
-seealso:
-  - module: jaeger_trace
 """
 
 EXAMPLES = r"""

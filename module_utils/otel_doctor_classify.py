@@ -95,7 +95,7 @@ def env_list_to_dict(items):
     """docker inspect's Config.Env (["K=V", ...]) as a dict."""
     env = {}
     for item in items or []:
-        key, _, value = item.partition("=")
+        key, _sep, value = item.partition("=")
         env[key] = value
     return env
 

@@ -185,7 +185,7 @@ class Gatherer:
         }
         env = env_list_to_dict((inspect.get("Config") or {}).get("Env"))
         if compose_env is not None:
-            image, _ = self.docker_json("image", "inspect", inspect.get("Image") or "")
+            image, _error = self.docker_json("image", "inspect", inspect.get("Image") or "")
             image_env = env_list_to_dict(((image or [{}])[0].get("Config") or {}).get("Env"))
             evidence["env_diff"] = [
                 {"key": key, "compose": shown_value(key, wanted), "container": shown_value(key, running)}

@@ -24,7 +24,7 @@ HOPS = (
     ("jaeger_ingest", "Jaeger's OTLP/HTTP receiver, which stores the spans"),
     ("jaeger_query", "Jaeger's query API, where the trace is looked up"),
 )
-HOP_NAMES = tuple(name for name, _ in HOPS)
+HOP_NAMES = tuple(name for name, _meaning in HOPS)
 
 Verdict = namedtuple("Verdict", "hop ok symptom msg fix")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import http.server
 import json
 import socket
@@ -13,10 +12,7 @@ import threading
 
 import pytest
 from ansible.module_utils.otel_doctor_probe import PROBE
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from selfsigned import self_signed
 
 
 def probe(url, env=None, **args):
@@ -56,7 +52,7 @@ def server(request, tmp_path):
     httpd = http.server.HTTPServer(("127.0.0.1", 0), handler)
     ca = None
     if tls:
-        ca = self_signed(tmp_path)
+        ca = write_self_signed(tmp_path)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
         httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
@@ -68,26 +64,10 @@ def server(request, tmp_path):
     httpd.server_close()
 
 
-def self_signed(directory):
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=1))
-        .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    (directory / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (directory / "key.pem").write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
+def write_self_signed(directory):
+    cert, key = self_signed("localhost")
+    (directory / "cert.pem").write_text(cert)
+    (directory / "key.pem").write_text(key)
     return str(directory / "cert.pem")
 
 

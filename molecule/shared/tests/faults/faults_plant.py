@@ -3,16 +3,12 @@ compose file or the app, stopping Jaeger), and taking them back."""
 
 from __future__ import annotations
 
-import datetime
 import shlex
 import textwrap
 import time
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from lab10_checks import COMPOSE, COMPOSE_FILE
+from selfsigned import self_signed  # tests/, on pytest's pythonpath
 
 APP_FILE = "/home/centos/lab10/inventory-api/app.py"
 SAVED = "/root/faults"
@@ -40,26 +36,6 @@ TLS_RECEIVER = textwrap.dedent(
     server.serve_forever()
     """
 )
-
-
-def self_signed() -> tuple[str, str]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "untrusted-otlp.test")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    pem_key = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    return cert.public_bytes(serialization.Encoding.PEM).decode(), pem_key.decode()
 
 
 class Planter:
@@ -101,7 +77,7 @@ class Planter:
             self.up()
 
     def start_tls_receiver(self) -> str:
-        cert, key = self_signed()
+        cert, key = self_signed("untrusted-otlp.test")
         self.write(f"{SAVED}/tls.crt", cert)
         self.write(f"{SAVED}/tls.key", key, "0600")
         self.write(f"{SAVED}/tls_receiver.py", TLS_RECEIVER)

@@ -46,7 +46,8 @@ def record(host, name: str, run: dict, expected: str) -> None:
     directory = os.environ.get("LAB10_RECORD_DOCTOR")
     if not directory:
         return
-    kept = {"fault": name, "diagnosis": run["diagnosis"], "gather": GATHER, "gather_options": GATHER_OPTIONS}
+    kept = {"fault": name, "diagnosis": run["diagnosis"], "wall_clock_s": round(run["seconds"], 1)}
+    kept.update(gather=GATHER, gather_options=GATHER_OPTIONS)
     for task, key in RECORDED_TASKS.items():
         result = run["results"].get(task) or {}
         if result and not result.get("skipped"):

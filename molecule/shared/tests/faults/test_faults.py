@@ -22,21 +22,23 @@ from faults_record import record
 BUDGET_S = 15
 PROJECT_DIR = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
 DOCTOR = PROJECT_DIR / "playbooks" / "doctor.yml"
+SITE = PROJECT_DIR / "playbooks" / "site.yml"
 VERDICT_TASK = "Keep the verdict as inventory_api_diagnosis"
 TIMES: list[str] = []
 
 
-def run_doctor(host_name: str, *extra: str) -> dict:
-    """doctor.yml against the VM: {diagnosis, seconds (wall clock), stats, results by task name, output}."""
+def run_doctor(host_name: str, *extra: str, playbook: Path = DOCTOR) -> dict:
+    """A playbook (doctor.yml) against the VM: {diagnosis, seconds (wall clock), stats, results by task name}."""
     env = {**os.environ, "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json", "ANSIBLE_FORCE_COLOR": "0"}
-    command = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "-l", host_name, str(DOCTOR), *extra]
+    command = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "-l", host_name, str(playbook), *extra]
     started = time.monotonic()
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     seconds = time.monotonic() - started
     try:
         report = json.loads(done.stdout)
     except ValueError:
-        pytest.fail(f"doctor.yml printed no JSON (rc {done.returncode}): {done.stdout[-2000:]} {done.stderr[-2000:]}")
+        output = done.stdout[-2000:] + done.stderr[-2000:]
+        pytest.fail(f"{playbook.name} printed no JSON (rc {done.returncode}): {output}")
     # Role tasks are named "inventory_api : <name>".
     results = {
         task["task"]["name"].rpartition(" : ")[2]: task["hosts"][host_name]
@@ -154,3 +156,18 @@ def test_the_ui_port_is_export_not_otlp(host, planter, expect):
     """Jaeger's UI answers 200 text/html: the SDK logs nothing and the spans are lost."""
     planter.set_env("OTEL_EXPORTER_OTLP_ENDPOINT", planter.jaeger_url(16686))
     expect("ui_port", run_doctor(host.backend.host), "export_not_otlp", "jaeger_ingest")
+
+
+def test_the_roles_trace_check_fails_at_once_with_the_verdict(host, planter):
+    """The issue's case: the role itself deploys an endpoint where something answers 404 on /v1/traces;
+    its trace check fails within seconds of the request, and its message is the verdict, not a timeout."""
+    planter.recreate = True  # the role rewrites the compose file; restore() puts converge's back
+    endpoint = planter.jaeger_url(4318) + "/otlp"
+    run = run_doctor(host.backend.host, "-e", f"inventory_api_otlp_endpoint={endpoint}", playbook=SITE)
+    diagnosis = run["diagnosis"]
+    TIMES.append(f"role verify, 404 endpoint: {diagnosis['reason']} {diagnosis['seconds']} s after the request")
+    stop = run["results"]["Stop with the verdict"]
+    assert stop.get("failed"), stop
+    assert stop["msg"].startswith("The trace did not land: export_http_404 at the jaeger_ingest hop.")
+    assert "Fix: Give OTEL_EXPORTER_OTLP_ENDPOINT the base URL only" in stop["msg"]
+    assert diagnosis["seconds"] <= BUDGET_S
