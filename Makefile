@@ -36,8 +36,9 @@ molecule: testbed ## every molecule scenario
 
 test: testbed lint unit integration molecule ## everything CI runs
 
-docs: setup ## regenerate README's variable tables from meta/argument_specs.yml
+docs: setup ## regenerate README tables: variables (meta/argument_specs.yml), troubleshooting (doctor vocabulary)
 	$(BIN)/python scripts/gen_readme_vars.py
+	$(BIN)/python scripts/gen_readme_verdicts.py
 
 bench: testbed ## benchmark scripts (print numbers)
 	$(BIN)/python benchmarks/bench_jaeger_trace_bulk.py

@@ -1,0 +1,283 @@
+# Copyright: the lab10 tracing kit authors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The doctor's vocabulary: every verdict `reason`, the hop it names, what it means and its fix.
+
+This table is the one source: the otel_doctor module renders its verdicts from it, and the
+README's troubleshooting table is generated from it (scripts/gen_readme_verdicts.py).
+Messages and fixes are str.format templates over the facts the classifier found; a fact it
+could not learn renders as "?".
+
+Kept compatible with Python 3.8: the module may run on a lab VM's system Python.
+"""
+
+from __future__ import annotations
+
+import string
+from collections import namedtuple
+
+# The path a span takes, in order; a verdict names the first hop proven broken.
+HOPS = (
+    ("app", "the app's code: the traced request and its spans"),
+    ("container_env", "the running container and the environment it was started with"),
+    ("sdk_export", "the OpenTelemetry SDK's exporter inside the app"),
+    ("network_tls", "DNS, TCP and TLS from the container to the OTLP endpoint"),
+    ("jaeger_ingest", "Jaeger's OTLP/HTTP receiver, which stores the spans"),
+    ("jaeger_query", "Jaeger's query API, where the trace is looked up"),
+)
+HOP_NAMES = tuple(name for name, _meaning in HOPS)
+
+Verdict = namedtuple("Verdict", "hop ok symptom msg fix")
+
+RECREATE = "then recreate the container: docker compose -f {compose_file} up -d {service}"
+
+# reason -> Verdict(hop, ok, symptom for the README, msg template, fix template)
+VERDICTS = {
+    "ok": Verdict(
+        "",
+        True,
+        "the trace is in Jaeger",
+        "Every hop is healthy: the request's trace reached Jaeger with {operation} under {parent_operation}.",
+        "Nothing to fix.",
+    ),
+    "docker_unavailable": Verdict(
+        "container_env",
+        False,
+        "`docker` fails on the VM",
+        "Docker does not answer on the VM: {detail}.",
+        "Start the engine (sudo systemctl enable --now docker) and run the doctor with become.",
+    ),
+    "compose_missing": Verdict(
+        "container_env",
+        False,
+        "no compose file, no container",
+        "There is no compose file at {compose_file} and no container of service {service}.",
+        "Deploy the lab (ansible-playbook playbooks/site.yml), or point inventory_api_compose_file at the right file.",
+    ),
+    "compose_invalid": Verdict(
+        "container_env",
+        False,
+        "`docker compose config` fails",
+        "docker compose cannot read {compose_file}: {detail}.",
+        "Fix the file (docker compose -f {compose_file} config names the error), " + RECREATE + ".",
+    ),
+    "container_missing": Verdict(
+        "container_env",
+        False,
+        "the service has no container",
+        "Service {service} of project {project} has no container.",
+        "Start it: docker compose -f {compose_file} up -d {service}.",
+    ),
+    "container_down": Verdict(
+        "container_env",
+        False,
+        "the container is stopped or restarting",
+        "The container {container} is {state} (exit code {exit_code}, {restarts} restarts).",
+        "Read its log (docker compose -f {compose_file} logs {service}) and fix the error, " + RECREATE + ".",
+    ),
+    "not_restarted": Verdict(
+        "container_env",
+        False,
+        "env set in the compose file, container not restarted",
+        "{compose_file} sets {keys} differently from the running container {container}: "
+        "it was not recreated after the change.",
+        "Recreate it: docker compose -f {compose_file} up -d {service} (docker restart keeps the old environment).",
+    ),
+    "tracing_off": Verdict(
+        "sdk_export",
+        False,
+        "tracing is switched off in the app",
+        "Tracing is off in the app: {detail}.",
+        "Remove OTEL_SDK_DISABLED and set OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf in {compose_file}, "
+        + RECREATE
+        + ".",
+    ),
+    "service_name_mismatch": Verdict(
+        "container_env",
+        False,
+        "typo in the service name",
+        "The app reports service {actual}, not {expected}.",
+        "Set OTEL_SERVICE_NAME={expected} in {compose_file}, " + RECREATE + ".",
+    ),
+    "export_dns": Verdict(
+        "network_tls",
+        False,
+        "export errors: name resolution",
+        "The container cannot resolve {host}, the host of the OTLP endpoint {endpoint}: {detail}.",
+        "Check the host name in OTEL_EXPORTER_OTLP_ENDPOINT and the container's DNS "
+        "(docker exec {container} getent hosts {host}).",
+    ),
+    "export_refused": Verdict(
+        "network_tls",
+        False,
+        "export errors: connection refused",
+        "Nothing listens at {host}:{port}, the OTLP endpoint {endpoint}: connection refused.",
+        "Point OTEL_EXPORTER_OTLP_ENDPOINT at the OTLP/HTTP receiver (port 4318, or https://jaeger.sysadm.ee), "
+        + RECREATE
+        + ".",
+    ),
+    "export_unreachable": Verdict(
+        "network_tls",
+        False,
+        "export errors: no route to host",
+        "The container has no route to {host}:{port} ({endpoint}): {detail}.",
+        "Check the address in OTEL_EXPORTER_OTLP_ENDPOINT and the VM's routes and firewall towards {host}.",
+    ),
+    "export_timeout": Verdict(
+        "network_tls",
+        False,
+        "export errors: timeouts",
+        "{host}:{port} ({endpoint}) did not answer within {timeout} s: {detail}.",
+        "Check the firewall between the VM and {host}; on a course VM also the compose network's MTU "
+        "(README: MTU 1400).",
+    ),
+    "export_tls": Verdict(
+        "network_tls",
+        False,
+        "export errors: TLS certificate not trusted",
+        "TLS to {host}:{port} fails: {detail} (CA bundle: {ca}).",
+        "Give the container a CA bundle that signs {host}'s certificate in OTEL_EXPORTER_OTLP_CERTIFICATE "
+        "(the role: inventory_api_extra_ca_bundle), " + RECREATE + ".",
+    ),
+    "export_not_tls": Verdict(
+        "network_tls",
+        False,
+        "export errors: https to a plain-HTTP port",
+        "{endpoint} is https, but {host}:{port} does not speak TLS: {detail}.",
+        "Use http:// for that port, or the receiver's TLS address, in OTEL_EXPORTER_OTLP_ENDPOINT, " + RECREATE + ".",
+    ),
+    "export_http_404": Verdict(
+        "jaeger_ingest",
+        False,
+        "export errors: HTTP 404",
+        "{endpoint} answers 404: there is no OTLP receiver at that path.",
+        "Give OTEL_EXPORTER_OTLP_ENDPOINT the base URL only (the SDK appends /v1/traces), "
+        "e.g. https://jaeger.sysadm.ee, " + RECREATE + ".",
+    ),
+    "export_http_error": Verdict(
+        "jaeger_ingest",
+        False,
+        "export errors: another HTTP status",
+        "{endpoint} answers HTTP {status} to an OTLP export: {detail}.",
+        "Check that the endpoint is an OTLP/HTTP receiver (http/protobuf on .../v1/traces) and read its log; "
+        "401/403 means it wants credentials (OTEL_EXPORTER_OTLP_HEADERS).",
+    ),
+    "export_redirect": Verdict(
+        "jaeger_ingest",
+        False,
+        "no export errors, no traces: a redirect",
+        "{endpoint} answers {status} with a redirect to {location}; the SDK counts that as sent, the spans are lost.",
+        "Use the redirect's target (usually https:// instead of http://) in OTEL_EXPORTER_OTLP_ENDPOINT, "
+        + RECREATE
+        + ".",
+    ),
+    "export_not_otlp": Verdict(
+        "jaeger_ingest",
+        False,
+        "no export errors, no traces: not a receiver",
+        "{endpoint} answers {status} with {content_type}, not OTLP; the SDK counts that as sent, the spans are lost.",
+        "Point OTEL_EXPORTER_OTLP_ENDPOINT at the OTLP/HTTP port (4318) or https://jaeger.sysadm.ee, not the UI "
+        "(16686), " + RECREATE + ".",
+    ),
+    "export_failed": Verdict(
+        "sdk_export",
+        False,
+        "other export errors in the log",
+        "The app's exporter fails: {detail}.",
+        "Read the exporter's lines in docker compose -f {compose_file} logs {service} and fix what they name.",
+    ),
+    "jaeger_unreachable": Verdict(
+        "jaeger_ingest",
+        False,
+        "Jaeger stopped",
+        "Jaeger is down: its OTLP endpoint {endpoint} fails ({detail}) and its query API fails too ({query_detail}).",
+        "Start Jaeger again (or tell whoever runs it); the app keeps serving and exports again once it is back.",
+    ),
+    "trigger_failed": Verdict(
+        "app",
+        False,
+        "the request itself fails",
+        "The request {trigger_url} made no trace: HTTP {trigger_status}.",
+        "HTTP 401/403: give the API token (inventory_api_token); 5xx or -1: read docker compose -f {compose_file} "
+        "logs {service}.",
+    ),
+    "trace_missing": Verdict(
+        "sdk_export",
+        False,
+        "no export errors, no traces",
+        "The endpoint accepts exports, but Jaeger got no trace of {expected} since the request: {detail}.",
+        "Check the app's tracing setup: a TracerProvider with a BatchSpanProcessor and OTLPSpanExporter, the "
+        "Flask instrumentation, OTEL_TRACES_SAMPLER; the app's log names the endpoint it exports to.",
+    ),
+    "span_missing": Verdict(
+        "app",
+        False,
+        "trace present, `validate_inventory_cache` missing",
+        "The trace arrived, but without a span {operation}: {detail}.",
+        "Call validate_inventory_cache() in the GET /api/v1/inventory route, inside the request "
+        "(the span must be started with the tracer of the configured provider).",
+    ),
+    "span_wrong_parent": Verdict(
+        "app",
+        False,
+        "the span is not under the route",
+        "The span {operation} is not a child of {parent_operation}: {detail}.",
+        "Start the span inside the request handler, so the route's server span is the current span.",
+    ),
+    "span_too_short": Verdict(
+        "app",
+        False,
+        "the span is too short",
+        "The span {operation} is too short: {detail}.",
+        "Keep the ~300 ms sleep inside the span (INVENTORY_CACHE_SLEEP_SECONDS, time.sleep(0.3)).",
+    ),
+    "span_too_long": Verdict(
+        "app",
+        False,
+        "the span is too long",
+        "The span {operation} is too long: {detail}.",
+        "Check the sleep inside validate_inventory_cache (about 0.3 s).",
+    ),
+    "trace_mismatch": Verdict(
+        "app",
+        False,
+        "the trace differs from the criteria",
+        "The trace arrived but does not match: {detail}.",
+        "Compare the trace with the lab's criteria (the doctor's evidence shows its spans).",
+    ),
+    "not_verified": Verdict(
+        "jaeger_query",
+        False,
+        "the query API cannot be asked",
+        "The VM's side looks healthy (the OTLP endpoint accepted an empty export), but Jaeger's query API could not "
+        "be asked: {query_detail}.",
+        "Give the query API's token (inventory_api_verify_bearer_token) or a reachable inventory_api_jaeger_query_url, "
+        "or look for the trace in the Jaeger UI.",
+    ),
+}
+
+
+class _Facts(dict):
+    def __missing__(self, key):
+        return "?"
+
+
+_FORMATTER = string.Formatter()
+
+
+def render(template, facts):
+    """The template with every {name} from facts; unknown or empty names render as "?"."""
+    known = _Facts({k: v for k, v in facts.items() if v not in (None, "", [])})
+    return _FORMATTER.vformat(template, (), known)
+
+
+def verdict(reason, facts, evidence):
+    """The diagnosis dict of the contract: reason, hop, ok, msg, fix, evidence."""
+    entry = VERDICTS[reason]
+    return {
+        "reason": reason,
+        "hop": entry.hop,
+        "ok": entry.ok,
+        "msg": render(entry.msg, facts),
+        "fix": render(entry.fix, facts),
+        "evidence": list(evidence),
+    }
