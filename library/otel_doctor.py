@@ -193,8 +193,9 @@ msg:
 import traceback  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible.module_utils.otel_doctor_evidence import Gatherer  # noqa: E402
-from ansible.module_utils.otel_doctor_verdict import diagnose  # noqa: E402
+
+from ..module_utils.otel_doctor_evidence import Gatherer  # noqa: E402
+from ..module_utils.otel_doctor_verdict import diagnose  # noqa: E402
 
 
 def run_module():

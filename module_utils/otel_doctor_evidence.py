@@ -15,7 +15,7 @@ import json
 import os
 import subprocess
 
-from ansible.module_utils.otel_doctor_classify import (
+from .otel_doctor_classify import (
     effective_service_name,
     env_differences,
     env_list_to_dict,
@@ -26,7 +26,7 @@ from ansible.module_utils.otel_doctor_classify import (
     shown_value,
     split_endpoint,
 )
-from ansible.module_utils.otel_doctor_probe import PROBE
+from .otel_doctor_probe import PROBE
 
 DOCKER_TIMEOUT = 30
 LOG_TAIL = 5000

@@ -9,8 +9,8 @@ Kept compatible with Python 3.8.
 
 from __future__ import annotations
 
-from ansible.module_utils.otel_doctor_classify import classify_probe, is_network_failure
-from ansible.module_utils.otel_doctor_vocabulary import verdict
+from .otel_doctor_classify import classify_probe, is_network_failure
+from .otel_doctor_vocabulary import verdict
 
 # jaeger_trace reasons -> doctor reasons (the check found the trace, but not as the lab wants it).
 JAEGER_TRACE_REASONS = {

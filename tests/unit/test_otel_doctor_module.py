@@ -8,13 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import otel_doctor
 import pytest
 from ansible.module_utils import otel_doctor_classify, otel_doctor_verdict
 from ansible.module_utils.otel_doctor_evidence import Gatherer
 from ansible.module_utils.otel_doctor_verdict import diagnose
 from ansible.module_utils.otel_doctor_vocabulary import HOP_NAMES, VERDICTS, render
 from ansible.module_utils.testing import patch_module_args
+from ansible.modules import otel_doctor
 
 ROOT = Path(__file__).resolve().parents[2]
 HEALTHY = json.loads((ROOT / "tests" / "fixtures" / "doctor" / "healthy.json").read_text())
