@@ -13,8 +13,8 @@ import re
 from collections import Counter
 
 SCHEMA = 1
-# The module's check names, in its order -> (what passing means, what failing means, reason when it failed
-# and the module's own reason belongs to an earlier check).
+# The module's check names, in its order -> (what passing means, what failing means, the reason of a failed
+# check that the module's own reason does not belong to).
 CHECKS = {
     "service": ("service known to Jaeger", "service unknown to Jaeger", "service_unknown"),
     "parent_trace": ("a trace of {parent}", "no trace of {parent}", "no_traces"),
@@ -22,6 +22,17 @@ CHECKS = {
     "duration": ("{operation} lasts at least {min_ms:g} ms", "{operation} shorter than {min_ms:g} ms", "too_short"),
     "attributes": ("{operation} carries the attributes", "{operation} lacks the attributes", "attributes_mismatch"),
     "min_traces": ("enough matching traces", "too few matching traces", "too_few_traces"),
+}
+# The check a failing reason of jaeger_trace belongs to (its stable vocabulary, CONTRACTS.md section 1).
+REASON_CHECK = {
+    "service_unknown": "service",
+    "operation_unknown": "operation",
+    "no_traces": "operation",
+    "parent_mismatch": "operation",
+    "too_short": "duration",
+    "too_long": "duration",
+    "attributes_mismatch": "attributes",
+    "too_few_traces": "min_traces",
 }
 LAB_CHECKS = ("service", "parent_trace", "operation", "duration")
 # reason -> (short name, what happened, the fix). Filled in: {service} {vm_name} {since} {measured_ms}
@@ -51,10 +62,10 @@ REASONS = {
     ),
     "too_short": (
         "span too short",
-        "{operation} lasted {measured_ms:g} ms, less than {min_ms:g} ms",
+        "{operation} lasted {measured_ms:.1f} ms, less than {min_ms:g} ms",
         "Make the validation inside the span take about 300 ms (time.sleep(0.3)).",
     ),
-    "too_long": ("span too long", "{operation} lasted {measured_ms:g} ms, longer than allowed", "Keep it near 300 ms."),
+    "too_long": ("span too long", "{operation} lasted {measured_ms:.1f} ms, longer than allowed", "Keep it near 300 ms."),
     "attributes_mismatch": ("attributes missing", "{operation} lacks the required attributes", "Set them on the span."),
     "too_few_traces": ("too few traces", "fewer matching traces than required", "Send more requests."),
     "not_checked": ("not checked", "not checked: an earlier check failed", ""),
@@ -120,8 +131,8 @@ def describe(reason, **context):
 def _format(text, known):
     try:
         return text.format_map(known)
-    except (ValueError, TypeError):  # `:g` of a `?`
-        return text.format_map(_Known({k: str(v) for k, v in known.items()})).replace(":g}", "}")
+    except (ValueError, TypeError):  # a number format (`:g`) of a missing value
+        return re.sub(r"\{(\w+):[^}]*\}", r"{\1}", text).format_map(known)
 
 
 def clean(value, secrets=()):
@@ -153,23 +164,22 @@ def waterfall(spans):
 
 
 def grade_checks(result, context):
-    """One bulk result entry -> (checks with words and fix, reason of the first failure or "ok")."""
+    """One bulk result entry -> (checks with words and fix, the entry's reason)."""
     reason = result.get("reason") or "internal_error"
     context = dict(context, measured_ms=result.get("measured_ms"))
     raw_checks = result.get("checks") or [
-        # No per-check list: an error before any search (every check undecided), or an older module.
-        {"name": name, "ok": True if result.get("ok") else None, "msg": ""}
+        # No per-check list (parameters the module could not use): every check undecided.
+        {"name": name, "ok": None, "msg": ""}
         for name in LAB_CHECKS
     ]
-    checks, first_failure = [], None
+    checks = []
     for raw in raw_checks:
         name, ok = raw.get("name", "?"), raw.get("ok")
         label, failed_label, own_reason = CHECKS.get(name, (name, name + " failed", "internal_error"))
         if ok is True:
             check_reason = "ok"
         elif ok is False:
-            check_reason = reason if first_failure is None and reason not in ("ok", "some_failed") else own_reason
-            first_failure = first_failure or check_reason
+            check_reason = reason if REASON_CHECK.get(reason) == name else own_reason
         else:
             check_reason = reason if reason in GRADER_REASONS else "not_checked"
         _, words, fix = describe(check_reason, **context)
@@ -182,15 +192,13 @@ def grade_checks(result, context):
                 "ok": ok,
                 "reason": check_reason,
                 "reason_text": words,
-                "msg": raw.get("msg") or (result.get("msg", "") if check_reason == reason else ""),
+                "msg": raw.get("msg") or "",
                 "fix": fix,
                 "duration_ms": measured,
                 "trace_url": result.get("trace_url"),
             }
         )
-    if first_failure is None and reason != "ok":
-        first_failure = reason
-    return checks, first_failure or "ok"
+    return checks, reason
 
 
 def student_entry(row, result, provision, run, context):
