@@ -65,7 +65,7 @@ REASONS = {
         "{operation} lasted {measured_ms:.1f} ms, less than {min_ms:g} ms",
         "Make the validation inside the span take about 300 ms (time.sleep(0.3)).",
     ),
-    "too_long": ("span too long", "{operation} lasted {measured_ms:.1f} ms, longer than allowed", "Keep it near 300 ms."),
+    "too_long": ("span too long", "{operation} lasted {measured_ms:.1f} ms, too long", "Keep it near 300 ms."),
     "attributes_mismatch": ("attributes missing", "{operation} lacks the required attributes", "Set them on the span."),
     "too_few_traces": ("too few traces", "fewer matching traces than required", "Send more requests."),
     "not_checked": ("not checked", "not checked: an earlier check failed", ""),

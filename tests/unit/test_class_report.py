@@ -6,6 +6,9 @@ from __future__ import annotations
 import copy
 import importlib.util
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -218,3 +221,14 @@ def test_junit_view_counts_agree_with_the_report():
 def test_junit_view_makes_undecided_checks_errors_when_jaeger_was_not_asked():
     view = cr.junit(build(grading=recorded("bulk_unreachable.json")))
     assert (view["errors"], view["failures"]) == (24, 0)
+
+
+@pytest.mark.parametrize("name", ["class_report", "class_report_junit", "class_roster"])
+def test_ansible_doc_renders_each_filter(name):
+    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")}
+    out = subprocess.run(
+        [str(Path(sys.executable).with_name("ansible-doc")), "-t", "filter", name],
+        capture_output=True, text=True, env=env, check=False,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "EXAMPLES" in out.stdout

@@ -81,3 +81,12 @@ def test_check_mode_writes_nothing(tmp_path):
 def test_a_bad_mode_is_named(tmp_path):
     rc, result = run_module({"path": str(tmp_path), "run": "r1", "files": {}, "mode": "rw-r"})
     assert rc != 0 and "mode must be an octal file mode" in result["msg"]
+
+
+def test_ansible_doc_renders_the_module():
+    out = subprocess.run(
+        [str(Path(sys.executable).with_name("ansible-doc")), "-M", str(ROOT / "library"), "class_report_files"],
+        capture_output=True, text=True, env=ENV, check=False,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "ATTRIBUTES" in out.stdout and "RETURN VALUES" in out.stdout
