@@ -2,7 +2,7 @@
 """Time playbooks/grade.yml for a class of N services on one real Jaeger: the whole run, the bulk query, the report.
 
 Starts its own Jaeger (the test bed's binary, else JAEGER_IMAGE with docker; see
-scripts/record_jaeger_fixtures.py) unless --query-url/--otlp-url are given, sends one trace per service with
+scripts/testbed_lib/local_jaeger.py) unless --query-url/--otlp-url are given, sends one trace per service with
 the OpenTelemetry SDK (tests/otlp.py; one in ten planted too short, one in twenty never sent), writes a roster
 whose hosts are a closed port (grading contacts no VM), runs grade.yml and prints numbers per class size.
 
@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_jaeger_trace_bulk import wait_ingested  # noqa: E402
 from otlp import emit_trace  # noqa: E402
-from record_jaeger_fixtures import LocalJaeger  # noqa: E402
+from testbed_lib.local_jaeger import LocalJaeger  # noqa: E402
 
 # The role's tasks that make up "the report step" (roles/class/tasks/report.yml).
 REPORT_TASKS = ("Build the report", "Write report.json", "Show the summary", "Stop when Jaeger")

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Record real bulk jaeger_trace results for the class report's unit tests (tests/fixtures/class/).
 
-Starts a Jaeger of its own (scripts/record_jaeger_fixtures.py's LocalJaeger: the test bed's binary, else
+Starts a Jaeger of its own (scripts/testbed_lib/local_jaeger.py: the test bed's binary, else
 its image), sends one trace per planted fault with the OpenTelemetry SDK (tests/otlp.py), then runs the
 real module once over all the services, as the role `class` does, and once against a port where no Jaeger
 listens. Writes the two results as JSON.
@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from otlp import emit_trace  # noqa: E402
-from record_jaeger_fixtures import LocalJaeger  # noqa: E402
+from testbed_lib.local_jaeger import LocalJaeger  # noqa: E402
 
 OUT = ROOT / "tests" / "fixtures" / "class"
 # vm_name -> what its trace plants (emit_trace keyword arguments); None sends nothing.

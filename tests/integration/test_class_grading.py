@@ -15,8 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from conftest import LABEL, Jaeger
+from conftest import LABEL
 from otlp import emit_trace
+from testbed_lib.local_jaeger import LocalJaeger
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -35,18 +36,9 @@ pytestmark = pytest.mark.docker
 
 @pytest.fixture(scope="module")
 def class_jaeger(docker_client, images):
-    container = docker_client.containers.run(
-        images["JAEGER_IMAGE"],
-        detach=True,
-        labels=LABEL,
-        ports={"4318/tcp": ("127.0.0.1", None), "16686/tcp": ("127.0.0.1", None)},
-    )
-    try:
-        endpoints = Jaeger(container)
-        endpoints.wait_ready()
+    """The test bed's Jaeger image, run as a user would (ports published on loopback), for the whole module."""
+    with LocalJaeger("docker", labels=LABEL) as endpoints:
         yield endpoints
-    finally:
-        container.remove(force=True, v=True)
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +82,7 @@ def write_roster(path: Path, vms) -> Path:
     return path
 
 
-def playbook(name: str, roster: Path, jaeger: Jaeger, reports: Path, *extra: str) -> subprocess.CompletedProcess:
+def playbook(name: str, roster: Path, jaeger: LocalJaeger, reports: Path, *extra: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "NO_COLOR": "1"}
     command = [str(BIN / "ansible-playbook"), "-i", str(roster), str(ROOT / "playbooks" / name),
                "-e", f"class_jaeger_url={jaeger.query_url}", "-e", f"class_report_dir={reports}", *extra]  # fmt: skip
