@@ -262,6 +262,8 @@ def build_report(grading, roster, graded, run, generated, jaeger_url, since, cri
         "run": run,
         "jaeger_url": jaeger_url,
         "since": since,
+        # False when Jaeger itself could not be asked: the run then fails after writing the report.
+        "jaeger_answered": (grading or {}).get("reason") not in GRADER_REASONS,
         "criteria": {
             "operation": criteria.get("operation"),
             "parent_operation": criteria.get("parent"),

@@ -232,3 +232,8 @@ def test_ansible_doc_renders_each_filter(name):
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert "EXAMPLES" in out.stdout
+
+
+def test_the_report_says_whether_jaeger_answered():
+    assert build()["jaeger_answered"] is True
+    assert build(grading=recorded("bulk_unreachable.json"))["jaeger_answered"] is False
