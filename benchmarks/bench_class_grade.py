@@ -60,6 +60,7 @@ def seconds(task: dict) -> float:
 
 
 def grade(query_url: str, vms: list[str], work: Path) -> dict:
+    work.mkdir(parents=True, exist_ok=True)
     roster = work / f"roster-{len(vms)}.csv"
     roster.write_text("vm_name,student,host,port\n" + "".join(f"{vm},Student {vm},127.0.0.1,1\n" for vm in vms))
     env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_STDOUT_CALLBACK": "json",
