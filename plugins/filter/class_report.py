@@ -111,6 +111,12 @@ GRADER_REASONS = frozenset(
 )
 VM_REASONS = frozenset(("vm_unreachable", "provision_failed"))
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# How Ansible 2.19 wraps a task's error (a failed filter inside set_fact, say): the wrappers say nothing to a
+# reader of the report, the innermost message does.
+_ANSIBLE_WRAPPERS = re.compile(
+    r"^(Task failed: |Action failed: |Finalization of task args for '[^']*' failed: "
+    r"|Error while resolving value for '[^']*': |The filter plugin '[^']*' failed: )+"
+)
 MSG_LIMIT = 2000
 
 
@@ -201,10 +207,16 @@ def grade_checks(result, context):
     return checks, reason
 
 
+def ansible_error(msg):
+    """A task's error message without Ansible's wrappers: `Task failed: The filter plugin 'x' failed: E` -> `E`."""
+    return _ANSIBLE_WRAPPERS.sub("", str(msg or "")).strip()
+
+
 def student_entry(row, result, provision, run, context):
     """A roster row graded in this run -> its report entry."""
     checks, reason = grade_checks(result, context)
     provision = {"status": "skipped", "step": "", "msg": "", **(provision or {})}
+    provision["msg"] = ansible_error(provision["msg"])
     if provision["status"] in ("failed", "unreachable"):
         reason = "vm_unreachable" if provision["status"] == "unreachable" else "provision_failed"
     passed = provision["status"] in ("ok", "skipped") and bool(checks) and all(c["ok"] is True for c in checks)

@@ -237,3 +237,24 @@ def test_ansible_doc_renders_each_filter(name):
 def test_the_report_says_whether_jaeger_answered():
     assert build()["jaeger_answered"] is True
     assert build(grading=recorded("bulk_unreachable.json"))["jaeger_answered"] is False
+
+
+@pytest.mark.parametrize(
+    ("msg", "expected"),
+    [
+        (
+            "Task failed: Finalization of task args for 'ansible.builtin.set_fact' failed: Error while resolving value"
+            " for '__x': The filter plugin 'inventory_api_compose_merge' failed: the existing compose file is not"
+            " valid YAML",
+            "the existing compose file is not valid YAML",
+        ),
+        (
+            "Task failed: Failed to connect to the host via ssh: refused",
+            "Failed to connect to the host via ssh: refused",
+        ),
+        ("docker compose config failed: services.x", "docker compose config failed: services.x"),
+        (None, ""),
+    ],
+)
+def test_ansible_error_keeps_the_innermost_message(msg, expected):
+    assert cr.ansible_error(msg) == expected
