@@ -23,17 +23,6 @@ CHECKS = {
     "attributes": ("{operation} carries the attributes", "{operation} lacks the attributes", "attributes_mismatch"),
     "min_traces": ("enough matching traces", "too few matching traces", "too_few_traces"),
 }
-# The check a failing reason of jaeger_trace belongs to (its stable vocabulary, CONTRACTS.md section 1).
-REASON_CHECK = {
-    "service_unknown": "service",
-    "operation_unknown": "operation",
-    "no_traces": "operation",
-    "parent_mismatch": "operation",
-    "too_short": "duration",
-    "too_long": "duration",
-    "attributes_mismatch": "attributes",
-    "too_few_traces": "min_traces",
-}
 LAB_CHECKS = ("service", "parent_trace", "operation", "duration")
 # reason -> (short name, what happened, the fix). Filled in: {service} {vm_name} {since} {measured_ms}
 # {operation} {parent} {min_ms} {step}.
@@ -178,14 +167,17 @@ def grade_checks(result, context):
         {"name": name, "ok": None, "msg": ""}
         for name in LAB_CHECKS
     ]
+    # The module's reason is its last failed check's: after that one every check is undecided, and a failed
+    # check before it (no trace of the parent) does not decide the rest. Earlier ones get their own reason.
+    failed = [index for index, raw in enumerate(raw_checks) if raw.get("ok") is False]
     checks = []
-    for raw in raw_checks:
+    for index, raw in enumerate(raw_checks):
         name, ok = raw.get("name", "?"), raw.get("ok")
         label, failed_label, own_reason = CHECKS.get(name, (name, name + " failed", "internal_error"))
         if ok is True:
             check_reason = "ok"
         elif ok is False:
-            check_reason = reason if REASON_CHECK.get(reason) == name else own_reason
+            check_reason = reason if index == failed[-1] and reason not in ("ok", "some_failed") else own_reason
         else:
             check_reason = reason if reason in GRADER_REASONS else "not_checked"
         _, words, fix = describe(check_reason, **context)
