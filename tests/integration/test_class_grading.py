@@ -198,3 +198,5 @@ def test_class_yml_writes_the_report_when_every_vm_fails(tmp_path, class_jaeger,
     assert {s["provision"]["step"] for s in report["students"]} == {"Check that the API token is set"}
     assert all("inventory_api_token is empty" in s["provision"]["msg"] for s in report["students"])
     assert "provisioning failed: 2 of 2" in report["summary"]["lines"]
+    # The doctor ran on each (it changes nothing) and its verdict is in the report.
+    assert all(s["diagnosis"]["ok"] is False and s["diagnosis"]["fix"] for s in report["students"])

@@ -190,3 +190,10 @@ def test_jaeger_unreachable_writes_the_report_then_fails_the_run(tmp_path):
     report = json.loads((tmp_path / RUN / "report.json").read_text())
     # The two VMs whose provisioning failed keep that reason.
     assert report["summary"]["lines"][-1] == "Jaeger could not be asked (unreachable): 4 of 6"
+
+
+def test_the_doctors_fix_is_shown(report, html, run_dir):
+    nochild = next(s for s in report["students"] if s["vm_name"] == "nochild")
+    assert nochild["diagnosis"]["reason"] == "compose_invalid"
+    assert "<b>Doctor</b> (container_env): Repair the YAML of /home/centos/lab10/docker-compose.yml" in html
+    assert "- Doctor (container_env): Repair the YAML" in (run_dir / "report.md").read_text()

@@ -70,6 +70,13 @@ def test_broken_vm_failed_at_the_compose_step_with_the_yaml_message(first):
     assert "not valid YAML" in provision["msg"], provision
 
 
+def test_the_doctor_diagnosed_the_reachable_vms(first):
+    by_vm = students(first)
+    assert by_vm[OK]["diagnosis"]["ok"] is True
+    assert by_vm[BROKEN]["diagnosis"]["ok"] is False and by_vm[BROKEN]["diagnosis"]["fix"]
+    assert "diagnosis" not in by_vm[STOPPED]
+
+
 def test_broken_vm_compose_file_was_not_changed():
     assert in_vm(BROKEN, f"cmp {COMPOSE_FILE} /root/class-record/seed-compose.yml", check=False).returncode == 0
     assert in_vm(BROKEN, f"ls {COMPOSE_FILE}.*~ 2>/dev/null", check=False).stdout == "", "a backup means a write"
