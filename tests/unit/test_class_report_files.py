@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import class_report_files as module
 import pytest
+from ansible.modules import class_report_files as module
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "NO_COLOR": "1"}
