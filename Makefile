@@ -42,6 +42,7 @@ docs: setup ## regenerate README tables: variables (meta/argument_specs.yml), tr
 
 bench: testbed ## benchmark scripts (print numbers)
 	$(BIN)/python benchmarks/bench_jaeger_trace_bulk.py
+	$(BIN)/python benchmarks/bench_class_grade.py
 
 demo: testbed ## Jaeger + one provisioned lab VM, a few requests, and the trace they left
 	@bash scripts/demo.sh up

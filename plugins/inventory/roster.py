@@ -1,0 +1,236 @@
+# Copyright: the lab10 tracing kit authors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: roster
+version_added: "1.0.0"
+short_description: A class roster (CSV with a header) as inventory
+description:
+  - Reads a CSV file with a header line, one row per student VM, as used by C(playbooks/grade.yml)
+    and C(playbooks/class.yml) (C(ansible-playbook -i roster.csv ...)).
+  - "Columns: C(vm_name) (required), and optionally C(student), C(host), C(user), C(port), C(email),
+    C(section), in any order. Column names are case-insensitive; a value's surrounding spaces are dropped."
+  - "Every row becomes a host named after its C(vm_name), in group C(lab_vms) and, when C(section) is set,
+    in group C(section_<section>) (lowercase, other characters than letters and digits become C(_))."
+  - "Host variables: C(inventory_api_vm_name) (the C(<vm_name>) of the service name
+    C(inventory.<vm_name>.sysadm.ee)), C(ansible_host) (C(host), default C(<vm_name>.<domain>)),
+    C(ansible_user) (C(user), default O(default_user)), C(ansible_port) (C(port), when given),
+    C(roster_student), C(roster_email), C(roster_section) (empty when not given) and C(roster_line)."
+  - Blank lines and lines starting with C(#) are skipped.
+  - "The whole file is checked before any host is added: a missing or invalid C(vm_name) (not a lowercase
+    DNS label), a repeated C(vm_name), an unknown or repeated column, a row with more values than columns,
+    a C(port) that is not in 1-65535, a C(host) or C(user) with spaces and an C(email) without C(@) each fail
+    the source with the file, the line and the value."
+  - "Such a roster stops C(ansible-playbook), C(ansible) and C(ansible-inventory) with exit status 1 before
+    anything connects, whatever C(any_unparsed_is_failed) says: a plugin that fails makes Ansible try the next
+    enabled one, and C(ini) reads most CSV files as a list of junk host names (so the run would go on with
+    an empty C(lab_vms) and a warning at most)."
+  - Files ending in C(.csv) (also through a symlink) are accepted.
+options:
+  domain:
+    description:
+      - DNS domain of the VMs; a row without C(host) connects to C(<vm_name>.<domain>).
+    type: str
+    default: sysadm.ee
+    ini:
+      - section: roster
+        key: domain
+    env:
+      - name: LAB10_ROSTER_DOMAIN
+  default_user:
+    description:
+      - SSH user of a row without C(user).
+    type: str
+    default: centos
+    ini:
+      - section: roster
+        key: default_user
+    env:
+      - name: LAB10_ROSTER_DEFAULT_USER
+notes:
+  - Enable it in C(ansible.cfg) before C(ini), with the plugin path, as this repository does
+    (C(inventory_plugins = ./plugins/inventory), C(enable_plugins = roster, host_list, script, auto, yaml, ini, toml)).
+  - Spreadsheet exports work; a UTF-8 byte order mark is ignored. Quote a value that contains a comma.
+author:
+  - lab10 tracing kit team
+"""
+
+EXAMPLES = r"""
+# roster.csv -- the header names the columns; only vm_name is required.
+#   vm_name,student,email,section
+#   alice-vm,Alice Tamm,alice@example.edu,Tue 10-12
+#   bob-vm,Bob Kask,bob@example.edu,Tue 10-12
+#   carol,Carol Mets,,Wed 14-16
+#
+# ansible-inventory -i roster.csv --graph
+#   @all:
+#     |--@lab_vms:
+#     |  |--alice-vm
+#     |  |--bob-vm
+#     |  |--carol
+#     |--@section_tue_10_12:
+#     ...
+#
+# ansible-playbook -i roster.csv playbooks/grade.yml -e class_jaeger_url=http://localhost:16686
+"""
+
+import csv  # noqa: E402
+import io  # noqa: E402
+import os  # noqa: E402
+import re  # noqa: E402
+
+from ansible.errors import AnsibleParserError  # noqa: E402
+from ansible.module_utils.common.text.converters import to_text  # noqa: E402
+from ansible.plugins.inventory import BaseFileInventoryPlugin  # noqa: E402
+
+GROUP = "lab_vms"
+COLUMNS = ("vm_name", "student", "host", "user", "port", "email", "section")
+DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+# How many bad rows one message lists before "and N more".
+SHOWN_ERRORS = 20
+
+
+class RosterError(ValueError):
+    """A roster that cannot become inventory; .errors holds one (line, problem) per problem."""
+
+    def __init__(self, path, errors):
+        self.path = path
+        self.errors = list(errors)
+        shown = [f"{path}, line {line}: {problem}" for line, problem in self.errors[:SHOWN_ERRORS]]
+        if len(self.errors) > SHOWN_ERRORS:
+            shown.append(f"... and {len(self.errors) - SHOWN_ERRORS} more")
+        super().__init__("the roster is not valid, nothing was run:\n" + "\n".join(shown))
+
+
+def section_group(section):
+    """Group name of a section: `Tue 10-12` -> `section_tue_10_12`."""
+    slug = re.sub(r"[^a-z0-9]+", "_", section.lower()).strip("_")
+    return f"section_{slug or 'unnamed'}"
+
+
+def _check_row(fields):
+    """Problems of one row's values."""
+    problems = []
+    vm_name = fields.get("vm_name", "")
+    if not vm_name:
+        problems.append("vm_name is empty")
+    elif not DNS_LABEL.match(vm_name):
+        problems.append(
+            f"vm_name {vm_name!r} is not a lowercase DNS label"
+            " (1-63 of a-z, 0-9 and '-', not starting or ending with '-')"
+        )
+    port = fields.get("port", "")
+    if port and not (port.isdigit() and 1 <= int(port) <= 65535):
+        problems.append(f"port {port!r} is not a number in 1-65535")
+    for name in ("host", "user"):
+        if re.search(r"\s", fields.get(name, "")):
+            problems.append(f"{name} {fields[name]!r} contains a space")
+    email = fields.get("email", "")
+    if email and "@" not in email:
+        problems.append(f"email {email!r} has no '@'")
+    return problems
+
+
+def _check_header(header):
+    problems = [
+        f"unknown column {name!r} (known: {', '.join(COLUMNS)}; only vm_name is required)"
+        for name in header
+        if name not in COLUMNS
+    ]
+    problems += [f"column {name!r} appears more than once" for name in sorted(set(header)) if header.count(name) > 1]
+    if "vm_name" not in header:
+        problems.append(f"no vm_name column in the header {','.join(header)!r}")
+    return problems
+
+
+def _records(text, path):
+    """(line, [values]) of every non-blank, non-comment CSV record; line is where the record ends."""
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), strict=True)
+    try:
+        for record in reader:
+            if any(value.strip() for value in record) and not record[0].lstrip().startswith("#"):
+                yield reader.line_num, [value.strip() for value in record]
+    except csv.Error as exc:
+        raise RosterError(path, [(reader.line_num, f"not valid CSV ({exc})")]) from None
+
+
+def parse_roster(text, path, domain="sysadm.ee", default_user="centos"):
+    """CSV text -> list of host records ({name, groups, vars}); RosterError naming every bad line.
+
+    Nothing is returned unless every row is valid, so a bad roster adds no host at all.
+    """
+    records = list(_records(text, path))
+    if not records:
+        raise RosterError(path, [(1, "no header line (expected columns such as vm_name,student,email)")])
+    header_line, header = records[0]
+    header = [name.lower() for name in header]
+    errors = [(header_line, problem) for problem in _check_header(header)]
+    if errors:
+        raise RosterError(path, errors)
+
+    hosts, first_seen = [], {}
+    for line, values in records[1:]:
+        if len(values) > len(header):
+            errors.append((line, f"{len(values)} values for {len(header)} columns: {','.join(values)!r}"))
+            continue
+        fields = dict(zip(header, values, strict=False))  # fewer values: the rest are empty
+        problems = _check_row(fields)
+        vm_name = fields.get("vm_name", "")
+        if vm_name in first_seen:
+            problems.append(f"vm_name {vm_name!r} repeats line {first_seen[vm_name]}")
+        elif vm_name:
+            first_seen[vm_name] = line
+        if problems:
+            errors.extend((line, problem) for problem in problems)
+            continue
+        host_vars = {
+            "inventory_api_vm_name": vm_name,
+            "ansible_host": fields.get("host") or f"{vm_name}.{domain}",
+            "ansible_user": fields.get("user") or default_user,
+            "roster_student": fields.get("student", ""),
+            "roster_email": fields.get("email", ""),
+            "roster_section": fields.get("section", ""),
+            "roster_line": line,
+        }
+        if fields.get("port"):
+            host_vars["ansible_port"] = int(fields["port"])
+        groups = [GROUP] + ([section_group(fields["section"])] if fields.get("section") else [])
+        hosts.append({"name": vm_name, "groups": groups, "vars": host_vars})
+    if errors:
+        raise RosterError(path, errors)
+    return hosts
+
+
+class InventoryModule(BaseFileInventoryPlugin):
+    NAME = "roster"
+
+    def verify_file(self, path):
+        # Through a symlink too (a roster linked into an inventory directory under another name).
+        return super().verify_file(path) and os.path.realpath(path).lower().endswith(".csv")
+
+    def parse(self, inventory, loader, path, cache=True):
+        super().parse(inventory, loader, path, cache)
+        self.set_options()
+        try:
+            data, _private = self.loader._get_file_contents(path)
+            text = to_text(data, errors="strict")
+        except UnicodeError:
+            raise AnsibleParserError(f"roster {path} is not valid UTF-8: save it as UTF-8 CSV") from None
+        except Exception as exc:
+            raise AnsibleParserError(f"roster {path} cannot be read: {exc}") from None
+        try:
+            hosts = parse_roster(text, path, self.get_option("domain"), self.get_option("default_user"))
+        except RosterError as exc:
+            # Not AnsibleParserError: after a failing plugin Ansible tries the next enabled one, and `ini`
+            # reads almost any CSV as a list of junk host names, so the run would go on with no lab_vms
+            # (any_unparsed_is_failed cannot help: the source did parse). Stop here, before any connection.
+            raise SystemExit(f"ERROR! {exc}") from None
+        self.inventory.add_group(GROUP)
+        for host in hosts:
+            for group in host["groups"]:
+                self.inventory.add_group(group)
+                self.inventory.add_host(host["name"], group=group)
+            for key, value in host["vars"].items():
+                self.inventory.set_variable(host["name"], key, value)

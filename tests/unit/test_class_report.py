@@ -1,0 +1,260 @@
+"""The class report's data (plugins/filter/class_report.py) from bulk jaeger_trace results recorded from a real
+Jaeger (tests/fixtures/class/, scripts/record_class_fixture.py): pass/fail, reasons, merge, JUnit view."""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "fixtures" / "class"
+
+_spec = importlib.util.spec_from_file_location("class_report", ROOT / "plugins" / "filter" / "class_report.py")
+cr = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(cr)
+
+CRITERIA = {"operation": "validate_inventory_cache", "parent": "GET /api/v1/inventory", "min_ms": 300}
+VMS = ["good-1", "good-2", "short", "nochild", "orphan", "absent"]
+
+
+def recorded(name: str = "bulk_result.json") -> dict:
+    return json.loads((FIXTURES / name).read_text())
+
+
+def roster(vms=VMS, **extra) -> list[dict]:
+    return [
+        {"host": vm, "vm_name": vm, "service": f"inventory.{vm}.sysadm.ee", "student": vm.title(), **extra.get(vm, {})}
+        for vm in vms
+    ]
+
+
+def build(grading=None, rows=None, graded=VMS, run="20261125T120000Z", previous=None, secrets=()):
+    return cr.build_report(
+        recorded() if grading is None else grading,
+        roster() if rows is None else rows,
+        graded,
+        run,
+        "2026-11-25T12:00:00Z",
+        "http://jaeger:16686",
+        "7d",
+        CRITERIA,
+        previous=previous,
+        secrets=secrets,
+    )
+
+
+def by_vm(report: dict) -> dict:
+    return {s["vm_name"]: s for s in report["students"]}
+
+
+@pytest.mark.parametrize(
+    ("vm", "passed", "reason", "status"),
+    [
+        ("good-1", True, "ok", "passed"),
+        ("good-2", True, "ok", "passed"),
+        ("short", False, "too_short", "failed"),
+        ("nochild", False, "operation_unknown", "failed"),
+        ("orphan", False, "parent_mismatch", "failed"),
+        ("absent", False, "service_unknown", "failed"),
+    ],
+)
+def test_each_planted_fault_is_graded(vm, passed, reason, status):
+    student = by_vm(build())[vm]
+    assert (student["passed"], student["reason"], student["status"]) == (passed, reason, status)
+
+
+def test_the_failing_check_carries_the_reason_and_the_fix():
+    checks = {c["name"]: c for c in by_vm(build())["short"]["checks"]}
+    assert [checks[n]["ok"] for n in ("service", "parent_trace", "operation", "duration")] == [True, True, True, False]
+    duration = checks["duration"]
+    assert duration["reason"] == "too_short"
+    assert 30 < duration["duration_ms"] < 300
+    assert "time.sleep(0.3)" in duration["fix"]
+    assert duration["trace_url"].startswith("http://127.0.0.1:")
+
+
+def test_checks_after_a_failure_are_not_checked():
+    checks = by_vm(build())["absent"]["checks"]
+    assert [(c["name"], c["ok"], c["reason"]) for c in checks] == [
+        ("service", False, "service_unknown"),
+        ("parent_trace", None, "not_checked"),
+        ("operation", None, "not_checked"),
+        ("duration", None, "not_checked"),
+    ]
+
+
+def test_a_missing_parent_trace_gets_its_own_reason():
+    checks = {c["name"]: c for c in by_vm(build())["orphan"]["checks"]}
+    assert (checks["parent_trace"]["ok"], checks["parent_trace"]["reason"]) == (False, "no_traces")
+    assert checks["operation"]["reason"] == "parent_mismatch"
+
+
+def test_summary_counts_each_check_and_says_it_in_lines():
+    summary = build()["summary"]
+    assert (summary["students"], summary["passed"], summary["failed"]) == (6, 2, 4)
+    failed = {c["name"]: c["failed"] for c in summary["checks"]}
+    assert failed == {"service": 1, "parent_trace": 1, "operation": 2, "duration": 1}
+    assert "validate_inventory_cache shorter than 300 ms: 1 of 6" in summary["lines"]
+    assert "service unknown to Jaeger: 1 of 6" in summary["lines"]
+
+
+def test_the_waterfall_has_depths_and_the_trace_length():
+    trace = by_vm(build())["good-1"]["trace"]
+    assert [(s["operation"], s["depth"]) for s in trace["spans"]] == [
+        ("GET /api/v1/inventory", 0),
+        ("validate_inventory_cache", 1),
+    ]
+    assert trace["total_ms"] >= trace["spans"][1]["duration_ms"] >= 300
+    assert trace["url"].endswith(trace["id"])
+
+
+def test_jaeger_unreachable_is_an_error_for_everyone_and_says_so():
+    report = build(grading=recorded("bulk_unreachable.json"))
+    assert {s["status"] for s in report["students"]} == {"error"}
+    assert {s["reason"] for s in report["students"]} == {"unreachable"}
+    assert {c["reason"] for s in report["students"] for c in s["checks"]} == {"unreachable"}
+    assert report["summary"]["lines"] == ["Jaeger could not be asked (unreachable): 6 of 6"]
+
+
+@pytest.mark.parametrize(
+    ("provision", "reason"),
+    [
+        ({"status": "unreachable", "step": "Check that the VM answers", "msg": "Connection refused"}, "vm_unreachable"),
+        (
+            {"status": "failed", "step": "inventory_api : Write the merged compose file", "msg": "bad"},
+            "provision_failed",
+        ),
+    ],
+)
+def test_a_vm_that_failed_provisioning_is_an_error_even_with_good_traces(provision, reason):
+    student = by_vm(build(rows=roster(**{"good-1": {"provision": provision}})))["good-1"]
+    assert (student["passed"], student["status"], student["reason"]) == (False, "error", reason)
+    assert provision["step"] in student["reason_text"]
+    assert all(c["ok"] is True for c in student["checks"])  # Jaeger's answer is kept: partial credit
+
+
+def test_provisioned_and_passing_is_a_pass():
+    rows = roster(**{"good-1": {"provision": {"status": "ok", "step": "", "msg": ""}}})
+    assert by_vm(build(rows=rows))["good-1"]["passed"] is True
+
+
+def test_a_rerun_keeps_the_students_it_did_not_grade_with_their_run():
+    first = build()
+    second = build(grading=recorded(), graded=["short", "absent"], run="20261125T130000Z", previous=first)
+    students = by_vm(second)
+    assert students["good-1"]["run"] == "20261125T120000Z" and students["good-1"]["passed"]
+    assert students["nochild"]["run"] == "20261125T120000Z" and not students["nochild"]["passed"]
+    assert students["short"]["run"] == "20261125T130000Z"
+    assert (second["summary"]["graded_now"], second["summary"]["carried_over"]) == (2, 4)
+    assert [s["vm_name"] for s in second["students"]] == VMS  # the roster's order, the whole roster
+
+
+def test_a_rerun_takes_the_roster_names_and_drops_students_no_longer_in_it():
+    first = build()
+    rows = roster(vms=VMS[:-1])
+    rows[0]["student"] = "Renamed"
+    second = build(rows=rows, graded=["short"], previous=first, run="20261125T130000Z")
+    assert [s["vm_name"] for s in second["students"]] == VMS[:-1]
+    assert by_vm(second)["good-1"]["student"] == "Renamed"
+
+
+def test_a_student_never_graded_is_reported_as_such():
+    report = build(graded=["good-1"])
+    student = by_vm(report)["short"]
+    assert (student["status"], student["passed"], student["run"]) == ("not_graded", False, None)
+    assert "not graded: 5 of 6" in report["summary"]["lines"]
+
+
+def test_a_previous_report_of_another_schema_is_ignored():
+    previous = copy.deepcopy(build())
+    previous["schema"] = 99
+    assert by_vm(build(graded=["short"], previous=previous))["good-1"]["status"] == "not_graded"
+
+
+def test_secrets_and_control_characters_never_reach_the_report():
+    rows = roster(**{"short": {"provision": {"status": "failed", "step": "x", "msg": "token s3cr3t-t0ken\x1b[31m"}}})
+    text = json.dumps(build(rows=rows, secrets=["s3cr3t-t0ken", ""]))
+    assert "s3cr3t-t0ken" not in text and "\\u001b" not in text
+    assert "token ********[31m" in text
+
+
+def test_long_messages_are_cut():
+    rows = roster(**{"short": {"provision": {"status": "failed", "step": "x", "msg": "y" * 5000}}})
+    assert len(by_vm(build(rows=rows))["short"]["provision"]["msg"]) < 2100
+
+
+def test_a_diagnosis_is_carried_when_given():
+    diagnosis = {"reason": "otlp_refused", "hop": "export", "msg": "m", "fix": "f", "evidence": [], "ok": False}
+    assert by_vm(build(rows=roster(**{"short": {"diagnosis": diagnosis}})))["short"]["diagnosis"] == diagnosis
+
+
+@pytest.mark.parametrize("reason", sorted(cr.REASONS))
+def test_every_reason_has_words_and_renders_without_context(reason):
+    short, words, _fix = cr.describe(reason)
+    assert short and words and "{" not in words
+
+
+def test_junit_view_counts_agree_with_the_report():
+    report = build(rows=roster(**{"absent": {"provision": {"status": "unreachable", "step": "ping", "msg": "x"}}}))
+    view = cr.junit(report)
+    assert view["tests"] == sum(len(s["checks"]) for s in report["students"]) + 1
+    assert view["failures"] == sum(1 for s in report["students"] for c in s["checks"] if c["ok"] is False)
+    assert view["errors"] == 1
+    absent = next(s for s in view["suites"] if s["name"].startswith("absent"))
+    assert absent["cases"][0] == {
+        "classname": "lab10.absent",
+        "name": "provision",
+        "outcome": "error",
+        "type": "vm_unreachable",
+        "message": "the VM did not answer (ping)",
+        "text": "x",
+    }
+
+
+def test_junit_view_makes_undecided_checks_errors_when_jaeger_was_not_asked():
+    view = cr.junit(build(grading=recorded("bulk_unreachable.json")))
+    assert (view["errors"], view["failures"]) == (24, 0)
+
+
+@pytest.mark.parametrize("name", ["class_report", "class_report_junit", "class_roster"])
+def test_ansible_doc_renders_each_filter(name):
+    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")}
+    out = subprocess.run(
+        [str(Path(sys.executable).with_name("ansible-doc")), "-t", "filter", name],
+        capture_output=True, text=True, env=env, check=False,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "EXAMPLES" in out.stdout
+
+
+def test_the_report_says_whether_jaeger_answered():
+    assert build()["jaeger_answered"] is True
+    assert build(grading=recorded("bulk_unreachable.json"))["jaeger_answered"] is False
+
+
+@pytest.mark.parametrize(
+    ("msg", "expected"),
+    [
+        (
+            "Task failed: Finalization of task args for 'ansible.builtin.set_fact' failed: Error while resolving value"
+            " for '__x': The filter plugin 'inventory_api_compose_merge' failed: the existing compose file is not"
+            " valid YAML",
+            "the existing compose file is not valid YAML",
+        ),
+        (
+            "Task failed: Failed to connect to the host via ssh: refused",
+            "Failed to connect to the host via ssh: refused",
+        ),
+        ("docker compose config failed: services.x", "docker compose config failed: services.x"),
+        (None, ""),
+    ],
+)
+def test_ansible_error_keeps_the_innermost_message(msg, expected):
+    assert cr.ansible_error(msg) == expected

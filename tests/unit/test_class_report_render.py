@@ -1,0 +1,199 @@
+"""The report files as grade.yml writes them, rendered by Ansible from a recorded bulk result (no Jaeger, no VM):
+the HTML is self-contained and escaped, the JUnit validates and agrees with the JSON, failed.txt feeds --limit."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+import xmlschema
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "fixtures" / "class"
+BIN = Path(sys.executable).parent
+ENV = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "NO_COLOR": "1"}
+RUN = "20261125T120000Z"
+
+
+def render(reports: Path, fixture: str = "bulk_result.json") -> subprocess.CompletedProcess:
+    command = [
+        str(BIN / "ansible-playbook"),
+        "-i", str(FIXTURES / "roster.csv"),
+        "-i", str(FIXTURES / "provision.yml"),
+        str(FIXTURES / "render.yml"),
+        "-e", f"class_fixture={FIXTURES / fixture}",
+        "-e", f"class_report_dir={reports}",
+        "-e", "class_jaeger_url=http://jaeger.example:16686",
+    ]  # fmt: skip
+    return subprocess.run(command, capture_output=True, text=True, env=ENV, cwd=ROOT)
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("reports")
+    out = render(path)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr
+    return path
+
+
+@pytest.fixture(scope="module")
+def run_dir(reports) -> Path:
+    return reports / RUN
+
+
+@pytest.fixture(scope="module")
+def report(run_dir) -> dict:
+    return json.loads((run_dir / "report.json").read_text())
+
+
+def test_all_five_files_and_latest(reports, run_dir):
+    assert sorted(p.name for p in run_dir.iterdir()) == [
+        "failed.txt",
+        "junit.xml",
+        "report.html",
+        "report.json",
+        "report.md",
+    ]
+    assert os.readlink(reports / "latest") == RUN
+
+
+def test_files_are_for_the_instructor_only(run_dir):
+    assert {oct(p.stat().st_mode & 0o777) for p in run_dir.iterdir()} == {"0o640"}
+    assert oct(run_dir.stat().st_mode & 0o777) == "0o750"
+
+
+def test_json_is_schema_1_with_the_whole_roster(report):
+    assert report["schema"] == 1 and report["run"] == RUN
+    assert [s["vm_name"] for s in report["students"]] == ["good-1", "good-2", "short", "nochild", "orphan", "absent"]
+    assert report["students"][2]["student"] == "Ann <b>O'Neil</b> & Co"
+    assert {k for k in report["summary"]} >= {"students", "passed", "failed", "checks", "provision", "lines"}
+
+
+def test_provisioning_records_come_from_the_inventory(report):
+    students = {s["vm_name"]: s for s in report["students"]}
+    assert students["absent"]["provision"]["status"] == "unreachable"
+    assert students["nochild"]["reason"] == "provision_failed"
+    assert students["good-1"]["passed"] and students["good-1"]["provision"]["status"] == "ok"
+
+
+def test_failed_txt_lists_the_failed_hosts_one_per_line(run_dir, report):
+    failed = [s["host"] for s in report["students"] if not s["passed"]]
+    assert (run_dir / "failed.txt").read_text() == "".join(f"{host}\n" for host in failed)
+    assert failed == ["short", "nochild", "orphan", "absent"]
+
+
+class Refs(HTMLParser):
+    """Every attribute that could load something, and the text of <style> and <script>."""
+
+    def __init__(self):
+        super().__init__()
+        self.loads, self.links, self.styles, self.tags = [], [], [], []
+        self._in = None
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        for name, value in attrs:
+            if tag == "a" and name == "href":
+                self.links.append(value)
+            elif name in ("src", "href", "srcset", "data", "poster", "action", "background", "xlink:href"):
+                self.loads.append((tag, name, value))
+            elif name == "style":
+                self.styles.append(value)
+        self._in = tag if tag in ("style", "script") else None
+
+    def handle_data(self, data):
+        if self._in:
+            self.styles.append(data)
+
+
+@pytest.fixture(scope="module")
+def html(run_dir) -> str:
+    return (run_dir / "report.html").read_text()
+
+
+def test_html_loads_nothing_from_outside(html):
+    refs = Refs()
+    refs.feed(html)
+    assert refs.loads == []
+    assert "link" not in refs.tags and "img" not in refs.tags and "iframe" not in refs.tags
+    assert not any(re.search(r"url\(|@import", text) for text in refs.styles)
+    # The only links: the students' traces in Jaeger (anchors, opened on a click).
+    assert refs.links and all(re.fullmatch(r"http://127\.0\.0\.1:\d+/trace/[0-9a-f]{32}", link) for link in refs.links)
+
+
+def test_html_escapes_what_students_typed(html):
+    assert "Ann &lt;b&gt;O&#39;Neil&lt;/b&gt; &amp; Co" in html
+    assert "<b>O'Neil</b>" not in html
+
+
+def test_html_shows_the_summary_first_and_a_waterfall_per_trace(html, report):
+    summary = html.index("validate_inventory_cache shorter than 300 ms: 1 of 6")
+    assert summary < html.index('id="vm-good-1"')
+    traced = sum(1 for s in report["students"] if s["trace"])
+    assert html.count('class="waterfall"') == traced
+    assert html.count('class="threshold"') == traced
+
+
+def test_html_bars_are_drawn_from_the_spans(html, report):
+    short = next(s for s in report["students"] if s["vm_name"] == "short")
+    span = short["trace"]["spans"][1]
+    scale = max(short["trace"]["total_ms"], span["offset_ms"] + 300)
+    width = round(100 * span["duration_ms"] / scale, 3)
+    section = html[html.index('id="vm-short"') : html.index('id="vm-nochild"')]
+    assert f"width: {width}%" in section
+    assert "focus fail" in section
+
+
+def test_junit_validates_against_the_schema(run_dir):
+    xmlschema.XMLSchema(str(ROOT / "tests" / "fixtures" / "junit" / "junit.xsd")).validate(str(run_dir / "junit.xml"))
+
+
+def test_junit_agrees_with_the_json(run_dir, report):
+    root = ET.parse(run_dir / "junit.xml").getroot()  # noqa: S314 -- our own file, validated above
+    failures = {
+        (c.get("classname"), c.find("failure").get("type"))
+        for c in root.iter("testcase")
+        if c.find("failure") is not None
+    }
+    expected = {
+        (f"lab10.{s['vm_name']}", c["reason"]) for s in report["students"] for c in s["checks"] if c["ok"] is False
+    }
+    assert failures == expected
+    errors = {
+        c.get("classname"): c.find("error").get("type") for c in root.iter("testcase") if c.find("error") is not None
+    }
+    assert errors == {"lab10.nochild": "provision_failed", "lab10.absent": "vm_unreachable"}
+    assert int(root.get("tests")) == len(list(root.iter("testcase")))
+    assert int(root.get("failures")) == len(failures) and int(root.get("errors")) == 2
+
+
+def test_markdown_has_the_summary_and_a_row_per_student(run_dir):
+    text = (run_dir / "report.md").read_text()
+    assert "**2 of 6 passed**" in text
+    assert "- validate_inventory_cache shorter than 300 ms: 1 of 6" in text
+    rows = [line for line in text.splitlines() if re.match(r"\| (PASS|FAIL|ERROR|NOT GRADED) \|", line)]
+    assert len(rows) == 6
+    assert all(line.count(" | ") == 7 for line in rows), "a stray | would shift the columns"
+
+
+def test_jaeger_unreachable_writes_the_report_then_fails_the_run(tmp_path):
+    out = render(tmp_path, "bulk_unreachable.json")
+    assert out.returncode != 0
+    assert "Grading failed before any student was checked" in out.stdout
+    report = json.loads((tmp_path / RUN / "report.json").read_text())
+    # The two VMs whose provisioning failed keep that reason.
+    assert report["summary"]["lines"][-1] == "Jaeger could not be asked (unreachable): 4 of 6"
+
+
+def test_the_doctors_fix_is_shown(report, html, run_dir):
+    nochild = next(s for s in report["students"] if s["vm_name"] == "nochild")
+    assert nochild["diagnosis"]["reason"] == "compose_invalid"
+    assert "<b>Doctor</b> (container_env): Repair the YAML of /home/centos/lab10/docker-compose.yml" in html
+    assert "- Doctor (container_env): Repair the YAML" in (run_dir / "report.md").read_text()

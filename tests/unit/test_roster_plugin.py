@@ -1,0 +1,164 @@
+"""The roster inventory plugin: good rows become lab_vms hosts, every bad row stops Ansible with file, line, value."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+ENV = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "NO_COLOR": "1"}
+
+_spec = importlib.util.spec_from_file_location("roster_plugin", ROOT / "plugins" / "inventory" / "roster.py")
+roster = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(roster)
+
+
+def parse(text: str, **options) -> dict:
+    return {h["name"]: h for h in roster.parse_roster(text, "class.csv", **options)}
+
+
+def problems(text: str) -> list[str]:
+    with pytest.raises(roster.RosterError) as caught:
+        roster.parse_roster(text, "class.csv")
+    return [f"line {line}: {problem}" for line, problem in caught.value.errors]
+
+
+def test_only_vm_name_is_needed_and_the_rest_defaults():
+    host = parse("vm_name\nalice-vm\n")["alice-vm"]
+    assert host["groups"] == ["lab_vms"]
+    assert host["vars"] == {
+        "inventory_api_vm_name": "alice-vm",
+        "ansible_host": "alice-vm.sysadm.ee",
+        "ansible_user": "centos",
+        "roster_student": "",
+        "roster_email": "",
+        "roster_section": "",
+        "roster_line": 2,
+    }
+
+
+def test_every_column_is_used():
+    text = "VM_Name , Student,email,section,host,user,port\nbob,Bob Kask,bob@example.edu,Tue 10-12,10.0.0.5,root,2222\n"
+    host = parse(text)["bob"]
+    assert host["groups"] == ["lab_vms", "section_tue_10_12"]
+    assert host["vars"]["ansible_host"] == "10.0.0.5"
+    assert host["vars"]["ansible_user"] == "root"
+    assert host["vars"]["ansible_port"] == 2222
+    assert host["vars"]["roster_student"] == "Bob Kask"
+    assert host["vars"]["roster_email"] == "bob@example.edu"
+
+
+def test_domain_and_default_user_options():
+    host = parse("vm_name\nc1\n", domain="lab.example", default_user="student")["c1"]
+    assert (host["vars"]["ansible_host"], host["vars"]["ansible_user"]) == ("c1.lab.example", "student")
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("\ufeffvm_name,student\na,A\n", ["a"]),  # a spreadsheet's byte order mark
+        ("# class of 2026\n\nvm_name\n\na\n# b left\nc\n", ["a", "c"]),  # blank and comment lines
+        ('vm_name,student\na,"Kask, Jaan"\n', ["a"]),  # quoted comma
+        ("vm_name,student,email\na,A\n", ["a"]),  # fewer values than columns
+        ("vm_name\r\na\r\nb\r\n", ["a", "b"]),  # Windows line ends
+    ],
+)
+def test_accepted_shapes(text, names):
+    assert list(parse(text)) == names
+
+
+@pytest.mark.parametrize(
+    ("section", "group"),
+    [("Tue 10-12", "section_tue_10_12"), ("A", "section_a"), ("Õhtu!", "section_htu"), ("---", "section_unnamed")],
+)
+def test_section_group_names(section, group):
+    assert roster.section_group(section) == group
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("vm_name\nBad_Name\n", "line 2: vm_name 'Bad_Name' is not a lowercase DNS label"),
+        ("vm_name\n-a\n", "line 2: vm_name '-a' is not a lowercase DNS label"),
+        ("vm_name\n" + "a" * 64 + "\n", "line 2: vm_name '" + "a" * 64 + "' is not a lowercase DNS label"),
+        ("vm_name,student\n,Nobody\n", "line 2: vm_name is empty"),
+        ("vm_name\na\nb\na\n", "line 4: vm_name 'a' repeats line 2"),
+        ("vm_name,mail\na,x\n", "line 1: unknown column 'mail'"),
+        ("vm_name,student,student\na,b,c\n", "line 1: column 'student' appears more than once"),
+        ("student\nAlice\n", "line 1: no vm_name column in the header 'student'"),
+        ("vm_name,student\na,b,c\n", "line 2: 3 values for 2 columns: 'a,b,c'"),
+        ("vm_name,port\na,22x\n", "line 2: port '22x' is not a number in 1-65535"),
+        ("vm_name,port\na,70000\n", "line 2: port '70000' is not a number in 1-65535"),
+        ("vm_name,host\na,my host\n", "line 2: host 'my host' contains a space"),
+        ("vm_name,email\na,nobody\n", "line 2: email 'nobody' has no '@'"),
+        ('vm_name,student\na,"open\n', "line 2: not valid CSV"),
+        ("# only a comment\n\n", "line 1: no header line"),
+    ],
+)
+def test_bad_rows_are_named_by_line_and_value(text, expected):
+    assert any(p.startswith(expected) for p in problems(text)), problems(text)
+
+
+def test_every_bad_row_is_reported_and_no_host_is_returned():
+    found = problems("vm_name\nok-1\nBAD\nok-2\nalso_bad\n")
+    assert [p.split(":")[0] for p in found] == ["line 3", "line 5"]
+
+
+def test_the_message_names_the_file_for_each_row():
+    with pytest.raises(roster.RosterError) as caught:
+        roster.parse_roster("vm_name\nA\n", "/srv/class.csv")
+    assert "/srv/class.csv, line 2: vm_name 'A'" in str(caught.value)
+
+
+def ansible(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([str(BIN / args[0]), *args[1:]], capture_output=True, text=True, env=ENV, cwd=cwd)
+
+
+def test_ansible_inventory_builds_lab_vms_and_sections():
+    out = ansible("ansible-inventory", "-i", "roster.example.csv", "--graph")
+    assert out.returncode == 0, out.stderr
+    assert "@lab_vms:" in out.stdout and "student-abc" in out.stdout and "@section_wed_14_16:" in out.stdout
+
+
+@pytest.mark.parametrize(
+    "roster_text",
+    [
+        "vm_name,student\nalice,A\nBad_Name,B\n",
+        # One column: Ansible's ini plugin would read this as host names if the roster plugin only raised.
+        "vm_name\nalice\nBad_Name\n",
+    ],
+)
+def test_a_bad_roster_stops_ansible_playbook_before_any_connection(tmp_path, roster_text):
+    path = tmp_path / "class.csv"
+    path.write_text(roster_text)
+    out = ansible("ansible-playbook", "-i", str(path), str(ROOT / "playbooks" / "grade.yml"))
+    assert out.returncode != 0
+    assert f"{path}, line 3: vm_name 'Bad_Name' is not a lowercase DNS label" in out.stderr + out.stdout
+    assert "PLAY [" not in out.stdout
+    assert "Traceback" not in out.stderr
+
+
+def test_inventory_ini_still_parses():
+    out = ansible("ansible-inventory", "-i", "inventory.ini", "--graph")
+    assert out.returncode == 0, out.stderr
+    assert "@lab_vms:" in out.stdout
+
+
+def test_an_unparsable_inventory_source_is_fatal(tmp_path):
+    broken = tmp_path / "hosts.yml"
+    broken.write_text("all: [unclosed\n")
+    out = ansible("ansible-playbook", "-i", str(broken), str(ROOT / "playbooks" / "site.yml"))
+    assert out.returncode != 0
+    assert "Completely failed to parse inventory source" in out.stderr
+
+
+def test_ansible_doc_renders_the_plugin():
+    out = ansible("ansible-doc", "-t", "inventory", "roster")
+    assert out.returncode == 0, out.stderr
+    assert "default_user" in out.stdout and "EXAMPLES" in out.stdout
