@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from testbed_lib import engine, gobuild  # noqa: E402
+from testbed_lib import engine, gobuild, jaeger_pins  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 HERE = ROOT / "scripts" / "testbed"
@@ -34,10 +34,11 @@ CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "lab10-
 # Upstream references, pinned. The local fallbacks are built to behave the same.
 DEBIAN_UPSTREAM = "debian:12.12-slim"
 PYTHON_UPSTREAM = "python:3.11.14-slim-bookworm"
-JAEGER_VERSION = "2.13.0"
-JAEGER_UPSTREAM = f"jaegertracing/jaeger:{JAEGER_VERSION}"
-# Jaeger's Go module path has no /v2: v2.13.0 is published as module version v1.76.0.
-JAEGER_MODULE_VERSION = "v1.76.0"
+# The Jaeger the tests run is the one roles/jaeger deploys by default; the local build's Go module
+# version is pinned in scripts/testbed/go/jaeger/go.mod (a unit test keeps the two in step).
+JAEGER_UPSTREAM = jaeger_pins.role_image(ROOT)
+JAEGER_VERSION = jaeger_pins.image_version(JAEGER_UPSTREAM)
+JAEGER_MODULE_VERSION = jaeger_pins.module_version(HERE / "go" / "jaeger" / "go.mod")
 COMPOSE_VERSION = "2.40.3"
 COMPOSE_MIN = (2, 18)
 
