@@ -3,10 +3,9 @@
 # then a few requests and the trace they left. The stack stays up; `make down` removes it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export LAB10_SUBNET_OCTET=11  # the demo's own network, apart from the tests'
 action=${1:-up}
 if [[ $action == down ]]; then
-  [[ -f .testbed/images.env ]] || exit 0
+  [[ -f .env.yml ]] || exit 0
   exec bash scripts/molecule.sh destroy demo
 fi
 started=$SECONDS

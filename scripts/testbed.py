@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import yaml
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from testbed_lib import engine, gobuild, jaeger_pins  # noqa: E402
 
@@ -181,6 +183,8 @@ def main() -> int:
     lines = ["# Written by `make testbed` (scripts/testbed.py). Do not edit; re-run it."]
     lines += [f"{key}={value}" for key, value in settings.items()]
     (STATE / "images.env").write_text("\n".join(lines) + "\n")
+    # The same for molecule, which reads .env.yml from the directory it runs in (its default --env-file).
+    (ROOT / ".env.yml").write_text(f"{lines[0]}\n" + yaml.safe_dump(settings, default_flow_style=False))
     for key, ref in images.items():
         log(f"{key}={ref} ({client.images.get(ref).attrs['Size'] / 1e6:.0f} MB)")
     log(f"lab VM mode: {'--privileged' if privileged else 'capabilities (no --privileged here)'}")
