@@ -353,3 +353,34 @@ def test_existing_readable_data_file_keeps_its_mode(tmp_path):
     assert result.returncode == 0, output(result)
     assert oct(data_file.stat().st_mode & 0o777) == "0o640"
     assert data_file.stat().st_uid == lab.vars["inventory_api_app_uid"]
+
+
+def test_override_file_that_takes_back_the_roles_settings_is_refused(student_lab):
+    override = student_lab.lab / "docker-compose.override.yml"
+    override.write_text("services:\n  inventory:\n    environment:\n      - OTEL_SDK_DISABLED=true\n")
+    before = student_lab.snapshot()
+    result, stats = student_lab.run()
+    assert result.returncode == 2 and stats["changed"] == 0, output(result)
+    assert (
+        f"{override} sets services.inventory.environment OTEL_SDK_DISABLED (line 3), which `docker compose`"
+        in " ".join(result.stdout.split())
+    ), output(result)
+    assert student_lab.snapshot() == before
+
+
+def test_override_file_of_other_settings_is_kept(student_lab):
+    override = student_lab.lab / "docker-compose.override.yml"
+    override.write_text("services:\n  inventory:\n    ports: ['127.0.0.1:8080:5000']\n")
+    result, _ = student_lab.run()
+    assert result.returncode == 0, output(result)
+    assert override.read_text() == "services:\n  inventory:\n    ports: ['127.0.0.1:8080:5000']\n"
+
+
+def test_another_project_name_in_the_file_is_refused(student_lab):
+    student_lab.compose.write_text("name: mylab\n" + STUDENT_COMPOSE)
+    before = student_lab.snapshot()
+    result, _ = student_lab.run()
+    assert result.returncode == 2, output(result)
+    assert "sets the project name `name: mylab` (line 1)" in output(result)
+    assert "Set inventory_api_compose_project: mylab" in output(result)
+    assert student_lab.snapshot() == before

@@ -473,8 +473,11 @@ def test_volume_target(entry, target):
     assert compose_merge_module._volume_target(entry) == target
 
 
-def test_filter_module_exports_the_filter():
-    assert compose_merge_module.FilterModule().filters() == {"inventory_api_compose_merge": merge}
+def test_filter_module_exports_the_filters():
+    assert compose_merge_module.FilterModule().filters() == {
+        "inventory_api_compose_merge": merge,
+        "inventory_api_compose_override_conflicts": compose_merge_module.compose_override_conflicts,
+    }
 
 
 CODE_AND_DATA_MOUNTS = """\
@@ -535,3 +538,65 @@ def test_exact_target_does_not_reach_below_it():
     assert "./inventory:/app" not in volumes
     assert "./app.py:/app/app.py:ro" in volumes
     assert "./data:/app/data" in volumes
+
+
+@pytest.mark.parametrize("name", ["lab10", None])
+def test_project_name_of_the_file_agrees(name, use_ruamel):
+    text = ("" if name is None else f"name: {name}\n") + NO_ENV
+    out = yaml.safe_load(run(text, use_ruamel, project_name="lab10"))
+    assert out.get("name") == name
+
+
+def test_another_project_name_in_the_file_is_refused(use_ruamel):
+    """`name: mylab` makes `docker compose up` (no -p) run project mylab while the role runs lab10."""
+    with pytest.raises(compose_merge_module.AnsibleFilterError) as refused:
+        run(NO_ENV + "name: mylab\n", use_ruamel, project_name="lab10")
+    message = str(refused.value)
+    assert "`name: mylab`" in message and "inventory_api_compose_project 'lab10'" in message
+    assert "Set inventory_api_compose_project: mylab" in message and "nothing was changed" in message
+    assert ("(line 18)" in message) is use_ruamel
+
+
+OVERRIDE_ARGS = {
+    "environment": [*MANAGED, "OTEL_SDK_DISABLED"],
+    "keys": ["build", "image", "healthcheck", "command", "entrypoint"],
+    "volume_targets": ["/app"],
+    "volume_roots": ["/opt/venv"],
+    "volume_py_files": True,
+}
+
+
+def test_override_that_keeps_the_roles_settings_is_fine():
+    text = "services:\n  inventory:\n    ports: ['8080:5000']\n    environment:\n      - FLASK_DEBUG=1\n  minio: {}\n"
+    assert compose_merge_module.compose_override_conflicts(text, "inventory", **OVERRIDE_ARGS) == []
+
+
+@pytest.mark.parametrize("text", ["", "services:\n  minio:\n    command: x\n", "# only a comment\n"])
+def test_override_without_the_service_is_fine(text):
+    assert compose_merge_module.compose_override_conflicts(text, "inventory", **OVERRIDE_ARGS) == []
+
+
+def test_override_conflicts_name_the_key_and_line():
+    text = """\
+services:
+  inventory:
+    command: python app.py
+    environment:
+      OTEL_SDK_DISABLED: "true"
+      OTEL_SERVICE_NAME: mine
+      FLASK_DEBUG: "1"
+    volumes:
+      - ./src:/app
+      - ./data:/app/data
+"""
+    assert compose_merge_module.compose_override_conflicts(text, "inventory", **OVERRIDE_ARGS) == [
+        "services.inventory.command (line 3)",
+        "services.inventory.environment OTEL_SDK_DISABLED (line 4)",
+        "services.inventory.environment OTEL_SERVICE_NAME (line 4)",
+        "services.inventory.volumes /app (line 8)",
+    ]
+
+
+def test_override_that_is_not_yaml_is_a_conflict():
+    (found,) = compose_merge_module.compose_override_conflicts("services: [1\n", "inventory", **OVERRIDE_ARGS)
+    assert found.startswith("it is not valid YAML")

@@ -339,6 +339,7 @@ def compose_merge(
     top_level: Mapping[str, Mapping[str, Any]] | None = None,
     header: str = "",
     header_marker: str = "",
+    project_name: str = "",
     use_ruamel: bool = True,
 ) -> str:
     """Return the compose text `current` with service `service_name` brought to the wanted state.
@@ -356,11 +357,14 @@ def compose_merge(
     top_level: {section: {name: definition}} merged by name (secrets for the build's CA bundle).
     header: comment block put at the top once (`ansible_managed | comment` style: first and last line "#").
     header_marker: text that identifies an earlier header of ours, replaced instead of stacked when it changed.
+    project_name: the project the role runs the file as; a top-level `name:` naming another is refused,
+        because `docker compose` without -p (the student's own commands) would run a second project.
     """
     text = "" if current is None else str(current)
     doc = _Doc(text, use_ruamel)
     data = doc.data
     service_name = str(service_name)
+    _check_project_name(data, str(project_name or ""))
 
     services = data.get("services")
     new_services = services is None
@@ -420,6 +424,24 @@ def compose_merge(
     return out
 
 
+def _line(data: Mapping, key: str) -> str:
+    """' (line N)' of key in the file, when the loader kept positions (ruamel.yaml)."""
+    lc = getattr(data, "lc", None)
+    return f" (line {lc.key(key)[0] + 1})" if lc is not None and key in data else ""
+
+
+def _check_project_name(data: Mapping, project: str) -> None:
+    name = data.get("name")
+    if not project or name is None or str(name) == project:
+        return
+    raise AnsibleFilterError(
+        f"the compose file sets the project name `name: {name}`{_line(data, 'name')}, but the role runs it as "
+        f"inventory_api_compose_project '{project}': `docker compose` without -p would then run a second "
+        f"project beside the role's. Set inventory_api_compose_project: {name}, or remove the name: line; "
+        "nothing was changed"
+    )
+
+
 def _strip_old_header(text: str, marker: str) -> str:
     """Drop a leading comment block ("#" ... "#") that contains marker: our header of an earlier run."""
     if not marker or not text.startswith("#\n"):
@@ -434,8 +456,47 @@ def _strip_old_header(text: str, marker: str) -> str:
     return text
 
 
+def compose_override_conflicts(
+    text: str | None,
+    service_name: str,
+    environment: Iterable[str] = (),
+    keys: Iterable[str] = (),
+    volume_targets: Iterable[str] = (),
+    volume_roots: Iterable[str] = (),
+    volume_py_files: bool = False,
+) -> list[str]:
+    """What an override file (docker-compose.override.yml, merged over the file by `docker compose`
+    without -f) would change of the role's settings of service_name, one line each; [] when nothing.
+
+    environment: variable names the role sets or removes; keys: service keys it owns or removes;
+    volume_*: mounts that would hide the image's code (as in compose_merge).
+    """
+    try:
+        data = YAML(typ="rt").load(text or "") if HAVE_RUAMEL else yaml.safe_load(text or "")
+    except Exception as exc:  # both libraries raise their own YAMLError types
+        return [f"it is not valid YAML ({exc})"]
+    services = data.get("services") if isinstance(data, Mapping) else None
+    svc = services.get(str(service_name)) if isinstance(services, Mapping) else None
+    if not isinstance(svc, Mapping):
+        return []
+    where = f"services.{service_name}"
+    found = [f"{where}.{key}{_line(svc, key)}" for key in keys if key in svc]
+    env = svc.get("environment")
+    names = env.keys() if isinstance(env, Mapping) else [_env_key(entry) for entry in env or []]
+    wanted = {str(name) for name in environment}
+    found += [f"{where}.environment {name}{_line(svc, 'environment')}" for name in names if name in wanted]
+    targets, roots = [str(t) for t in volume_targets], [str(t) for t in volume_roots]
+    for entry in svc.get("volumes") or []:
+        if _shadows_code(entry, targets, roots, bool(volume_py_files)):
+            found.append(f"{where}.volumes {_volume_target(entry)}{_line(svc, 'volumes')}")
+    return found
+
+
 class FilterModule:
     """Ansible entry point."""
 
     def filters(self) -> dict:
-        return {"inventory_api_compose_merge": compose_merge}
+        return {
+            "inventory_api_compose_merge": compose_merge,
+            "inventory_api_compose_override_conflicts": compose_override_conflicts,
+        }
