@@ -20,5 +20,5 @@ cat .testbed/demo-report.txt
 cat <<MSG
 
 demo: ready in $((SECONDS - started))s; the stack stays up. Jaeger's API: http://127.0.0.1:16686
-      log into the VM: .venv/bin/molecule login -s demo   ·   remove everything: make down
+      log into the VM: . .venv/bin/activate && molecule login -s demo   ·   remove everything: make down
 MSG
