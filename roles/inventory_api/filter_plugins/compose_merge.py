@@ -227,7 +227,7 @@ def _take_lines_after(container: Any, key: Any) -> str:
     token = (node.ca.items.get(key) or [None] * 4)[index]
     if token is None or "\n" not in token.value:
         return ""
-    own, _, lines = token.value.partition("\n")
+    own, lines = token.value.split("\n", 1)
     token.value = own + "\n"
     return lines
 
