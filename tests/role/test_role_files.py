@@ -384,3 +384,16 @@ def test_another_project_name_in_the_file_is_refused(student_lab):
     assert "sets the project name `name: mylab` (line 1)" in output(result)
     assert "Set inventory_api_compose_project: mylab" in output(result)
     assert student_lab.snapshot() == before
+
+
+def test_merge_docker_compose_rejects_is_not_written(student_lab):
+    """Valid YAML that compose refuses (a dependency on an undefined service): the live file stays."""
+    broken = STUDENT_COMPOSE.replace("    command: python app.py\n", "    depends_on: [database]\n")
+    student_lab.compose.write_text(broken)
+    result, _ = student_lab.run()
+    assert result.returncode == 2, output(result)
+    assert "failed to validate" in output(result)
+    assert "database" in output(result)
+    assert student_lab.compose.read_text() == broken
+    # (copy's backup is taken before its validation: at most a copy of the untouched file)
+    assert [backup.read_text() for backup in student_lab.lab.glob("docker-compose.yml.*~")] in ([], [broken])
