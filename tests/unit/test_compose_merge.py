@@ -279,9 +279,27 @@ def test_none_is_a_fresh_file():
 
 def test_environment_absent_removes_only_named(use_ruamel):
     text = run(LIST_ENV, use_ruamel, environment_absent=["FLASK_DEBUG", "OTEL_SERVICE_NAME"])
-    env = env_of(yaml.safe_load(text)["services"]["inventory"])
-    assert "FLASK_DEBUG" not in env
-    assert env["OTEL_SERVICE_NAME"] == MANAGED["OTEL_SERVICE_NAME"]  # a managed name is never removed
+    assert yaml.safe_load(text)["services"]["inventory"]["environment"] == [
+        "OTEL_SERVICE_NAME=inventory.student-xyz.sysadm.ee",  # managed: never removed, set in its place
+        "OTEL_EXPORTER_OTLP_ENDPOINT=https://jaeger.sysadm.ee",
+        "OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf",
+        "INVENTORY_CACHE_SLEEP_SECONDS=0.3",
+    ]
+
+
+def test_duplicate_entries_of_a_managed_variable_become_one(use_ruamel):
+    """With two OTEL_SERVICE_NAME entries it would be unclear which one compose uses."""
+    text = LIST_ENV.replace(
+        "      - FLASK_DEBUG=0   # student's own\n",
+        "      - FLASK_DEBUG=0   # student's own\n      - OTEL_SERVICE_NAME=other\n",
+    )
+    env = yaml.safe_load(run(text, use_ruamel))["services"]["inventory"]["environment"]
+    assert env[:3] == [
+        "FLASK_DEBUG=0",
+        "OTEL_SERVICE_NAME=inventory.student-xyz.sysadm.ee",
+        "OTEL_EXPORTER_OTLP_ENDPOINT=https://jaeger.sysadm.ee",
+    ]
+    assert [entry for entry in env if entry.startswith("OTEL_SERVICE_NAME=")] == [env[1]]
 
 
 def test_env_values_become_strings():
