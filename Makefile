@@ -7,7 +7,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/collections
 PYTEST := $(BIN)/pytest
 
-.PHONY: help setup testbed lint unit integration molecule test demo down docs bench lock clean
+.PHONY: help setup testbed lint sanity unit integration molecule test demo down docs bench lock clean
 .DEFAULT_GOAL := demo
 
 help: ## list the targets
@@ -19,17 +19,21 @@ setup: ## .venv from requirements.txt + collections of requirements.yml
 testbed: setup ## Docker engine, compose plugin, Jaeger/lab-VM/app-base images -> .testbed/images.env
 	@$(BIN)/python scripts/testbed.py
 
-lint: setup ## yamllint, ansible-lint (production), ruff
+lint: setup ## yamllint, ruff, ansible-lint (production), ansible-test sanity
 	$(BIN)/yamllint -s .
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/ansible-lint --profile production
+	$(BIN)/python scripts/sanity.py
 
-unit: testbed ## unit tests, and the role run for real on files (needs the compose plugin)
-	$(PYTEST) tests/unit tests/role
+sanity: setup ## ansible-test sanity on a collection tree linked from this repo (no Docker)
+	$(BIN)/python scripts/sanity.py
 
-integration: testbed ## tests against the test bed's real Docker, Jaeger and lab-VM image
-	$(PYTEST) tests/integration
+unit: setup ## every test that needs no Docker (no test bed either), on both cores
+	$(PYTEST) -n auto --dist loadscope tests/unit
+
+integration: testbed ## the role run for real on files (compose CLI), the test bed's Docker, Jaeger and lab VM
+	$(PYTEST) tests/role tests/integration
 
 molecule: testbed ## every molecule scenario
 	bash scripts/molecule.sh test

@@ -3,7 +3,7 @@
 
 Starts its own Jaeger (the test bed's binary, else JAEGER_IMAGE with docker; see
 scripts/record_jaeger_fixtures.py) unless --query-url/--otlp-url are given, sends one inventory
-trace per service with the OpenTelemetry SDK (tests/otlp.py), then runs
+trace per service with the OpenTelemetry SDK (tests/support/otlp.py), then runs
 `ansible localhost -M library -m jaeger_trace` once over all of them, per query API. Prints numbers.
 
     .venv/bin/python benchmarks/bench_jaeger_trace_bulk.py [-n 200] [--concurrency 16]
@@ -23,7 +23,7 @@ from pathlib import Path
 from urllib.request import urlopen
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "support"))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from otlp import INVENTORY_ROUTE, SLOW_SPAN, emit_trace  # noqa: E402

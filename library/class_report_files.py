@@ -16,7 +16,7 @@ description:
     with M(ansible.builtin.copy) cost most of the run.
 version_added: "1.0.0"
 author:
-  - lab10 tracing kit team
+  - lab10 tracing kit team (@sysadm-ee-lab10)
 options:
   path:
     description: Directory holding one directory per run.
@@ -44,6 +44,7 @@ attributes:
     description: Reports what it would write and changes nothing.
   diff_mode:
     support: none
+    description: The files are new ones in a new directory; there is nothing to compare them with.
 notes:
   - A O(latest) that exists and is not a symlink is never replaced; the module fails instead.
 """
@@ -152,7 +153,7 @@ def main():
         run_dir, writes, link = plan(p["path"], p["run"], p["files"], p["latest"])
     except PlanError as exc:
         module.fail_json(msg=str(exc))
-    result = {"changed": True, "dir": run_dir, "paths": [dest for dest, _ in writes]}
+    result = {"changed": True, "dir": run_dir, "paths": [write[0] for write in writes]}
     if link:
         result["latest"] = link
     if module.check_mode:

@@ -3,10 +3,9 @@
 # then a few requests and the trace they left. The stack stays up; `make down` removes it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export LAB10_SUBNET_OCTET=11  # the demo's own network, apart from the tests'
 action=${1:-up}
 if [[ $action == down ]]; then
-  [[ -f .testbed/images.env ]] || exit 0
+  [[ -f .env.yml ]] || exit 0
   exec bash scripts/molecule.sh destroy demo
 fi
 started=$SECONDS
@@ -21,5 +20,5 @@ cat .testbed/demo-report.txt
 cat <<MSG
 
 demo: ready in $((SECONDS - started))s; the stack stays up. Jaeger's API: http://127.0.0.1:16686
-      log into the VM: .venv/bin/molecule login -s demo   ·   remove everything: make down
+      log into the VM: . .venv/bin/activate && molecule login -s demo   ·   remove everything: make down
 MSG

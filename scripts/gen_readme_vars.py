@@ -18,7 +18,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-MARKUP = re.compile(r"\b([CVOIMRBLU])\(([^()]*)\)")
+MARKUP = re.compile(r"\b(RV|[CVOIMRBLU])\(([^()]*)\)")
 
 
 def markers(role: str) -> tuple[str, str]:

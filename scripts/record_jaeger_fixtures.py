@@ -3,7 +3,7 @@
 
 Starts a throw-away Jaeger (the test bed's jaeger binary, else JAEGER_IMAGE with docker) unless
 --query-url/--otlp-url name one, sends the scenario's traces with the OpenTelemetry SDK
-(tests/otlp.py), then runs jaeger_trace's own code for every case against both query APIs while
+(tests/support/otlp.py), then runs jaeger_trace's own code for every case against both query APIs while
 saving each HTTP exchange: the raw body under bodies/, the request and status in exchanges.json.
 
 Unit tests replay these exchanges; a request is identified by its path and parameters except the
@@ -29,7 +29,7 @@ from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "jaeger"
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "support"))
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(FIXTURES))
 

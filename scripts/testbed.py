@@ -23,8 +23,10 @@ import tempfile
 import time
 from pathlib import Path
 
+import yaml
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from testbed_lib import engine, gobuild  # noqa: E402
+from testbed_lib import engine, gobuild, jaeger_pins  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 HERE = ROOT / "scripts" / "testbed"
@@ -34,10 +36,11 @@ CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "lab10-
 # Upstream references, pinned. The local fallbacks are built to behave the same.
 DEBIAN_UPSTREAM = "debian:12.12-slim"
 PYTHON_UPSTREAM = "python:3.11.14-slim-bookworm"
-JAEGER_VERSION = "2.13.0"
-JAEGER_UPSTREAM = f"jaegertracing/jaeger:{JAEGER_VERSION}"
-# Jaeger's Go module path has no /v2: v2.13.0 is published as module version v1.76.0.
-JAEGER_MODULE_VERSION = "v1.76.0"
+# The Jaeger the tests run is the one roles/jaeger deploys by default; the local build's Go module
+# version is pinned in scripts/testbed/go/jaeger/go.mod (a unit test keeps the two in step).
+JAEGER_UPSTREAM = jaeger_pins.role_image(ROOT)
+JAEGER_VERSION = jaeger_pins.image_version(JAEGER_UPSTREAM)
+JAEGER_MODULE_VERSION = jaeger_pins.module_version(HERE / "go" / "jaeger" / "go.mod")
 COMPOSE_VERSION = "2.40.3"
 COMPOSE_MIN = (2, 18)
 
@@ -180,6 +183,8 @@ def main() -> int:
     lines = ["# Written by `make testbed` (scripts/testbed.py). Do not edit; re-run it."]
     lines += [f"{key}={value}" for key, value in settings.items()]
     (STATE / "images.env").write_text("\n".join(lines) + "\n")
+    # The same for molecule, which reads .env.yml from the directory it runs in (its default --env-file).
+    (ROOT / ".env.yml").write_text(f"{lines[0]}\n" + yaml.safe_dump(settings, default_flow_style=False))
     for key, ref in images.items():
         log(f"{key}={ref} ({client.images.get(ref).attrs['Size'] / 1e6:.0f} MB)")
     log(f"lab VM mode: {'--privileged' if privileged else 'capabilities (no --privileged here)'}")

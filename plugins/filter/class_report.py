@@ -180,7 +180,7 @@ def grade_checks(result, context):
             check_reason = reason if index == failed[-1] and reason not in ("ok", "some_failed") else own_reason
         else:
             check_reason = reason if reason in GRADER_REASONS else "not_checked"
-        _, words, fix = describe(check_reason, **context)
+        words, fix = describe(check_reason, **context)[1:]
         measured = raw.get("measured_ms", context["measured_ms"] if name == "duration" else None)
         checks.append(
             {
@@ -212,7 +212,7 @@ def student_entry(row, result, provision, run, context):
     if provision["status"] in ("failed", "unreachable"):
         reason = "vm_unreachable" if provision["status"] == "unreachable" else "provision_failed"
     passed = provision["status"] in ("ok", "skipped") and bool(checks) and all(c["ok"] is True for c in checks)
-    _, words, fix = describe(reason, **context, step=provision["step"], measured_ms=result.get("measured_ms"))
+    words, fix = describe(reason, **context, step=provision["step"], measured_ms=result.get("measured_ms"))[1:]
     if passed:
         status = "passed"
     elif reason in GRADER_REASONS or reason in VM_REASONS:
@@ -256,7 +256,7 @@ def build_report(grading, roster, graded, run, generated, jaeger_url, since, cri
             # Kept from the run that produced it (its `run`); the roster's current names win.
             entry = {**earlier[row["vm_name"]], **row}
         else:
-            _, words, fix = describe("not_graded")
+            words, fix = describe("not_graded")[1:]
             entry = dict(row, run=None, passed=False, status="not_graded", reason="not_graded", reason_text=words)
             entry.update(fix=fix, msg="", provision={"status": "skipped", "step": "", "msg": ""}, checks=[], trace=None)
         students.append(entry)
@@ -326,7 +326,7 @@ def junit(report):
             case = {"classname": classname, "name": "provision", "outcome": "passed"}
             if provision["status"] != "ok":
                 reason = "vm_unreachable" if provision["status"] == "unreachable" else "provision_failed"
-                _, words, _fix = describe(reason, step=provision.get("step"))
+                words = describe(reason, step=provision.get("step"))[1]
                 case.update(outcome="error", type=reason, message=words, text=provision.get("msg", ""))
             cases.append(case)
         for check in student.get("checks", []):

@@ -54,7 +54,7 @@ notes:
     (C(inventory_plugins = ./plugins/inventory), C(enable_plugins = roster, host_list, script, auto, yaml, ini, toml)).
   - Spreadsheet exports work; a UTF-8 byte order mark is ignored. Quote a value that contains a comma.
 author:
-  - lab10 tracing kit team
+  - lab10 tracing kit team (@sysadm-ee-lab10)
 """
 
 EXAMPLES = r"""

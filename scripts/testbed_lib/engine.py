@@ -13,23 +13,27 @@ import urllib.request
 from pathlib import Path
 
 import docker
+import yaml
 from docker.errors import APIError, DockerException, ImageNotFound
 
-# How a lab-VM container runs where --privileged is refused: every capability but
-# SYS_RESOURCE (missing from this host's bounding set), no seccomp/apparmor confinement,
-# and an entrypoint that remounts /sys and the cgroups read-write.
-LABVM_UNPRIVILEGED = {
-    "cap_add": ["ALL"],
-    "cap_drop": ["SYS_RESOURCE"],
-    "security_opt": ["seccomp=unconfined", "apparmor=unconfined"],
-}
-LABVM_COMMON = {"tmpfs": {"/run": "", "/run/lock": "", "/tmp": ""}, "cgroupns": "host"}  # noqa: S108 - in the container
+# How a lab-VM container runs is molecule's platform in the shared base config, which every scenario
+# uses; the integration tests start theirs with the same options.
+MOLECULE_BASE = Path(__file__).resolve().parents[2] / ".config" / "molecule" / "config.yml"
 SYSTEM_CA_BUNDLES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt")
 
 
-def labvm_run_options(privileged: bool) -> dict:
-    """docker SDK containers.run() keyword arguments for a lab-VM container."""
-    return {**LABVM_COMMON, **({"privileged": True} if privileged else LABVM_UNPRIVILEGED)}
+def labvm_run_options(privileged: bool, base: Path = MOLECULE_BASE) -> dict:
+    """docker SDK containers.run() keyword arguments for a lab-VM container, as molecule runs it.
+
+    --privileged where the host allows it; otherwise the platform's capabilities (every one but
+    SYS_RESOURCE, missing from some hosts' bounding set) and security options (seccomp/apparmor
+    unconfined), with an entrypoint that remounts /sys and the cgroups read-write.
+    """
+    (platform,) = yaml.safe_load(base.read_text(encoding="utf-8"))["platforms"]
+    options = {"tmpfs": dict.fromkeys(platform["tmpfs"], ""), "cgroupns": platform["cgroupns_mode"]}
+    if privileged:
+        return {**options, "privileged": True}
+    return {**options, "cap_add": list(platform["capabilities"]), "security_opt": list(platform["security_opts"])}
 
 
 def _client():

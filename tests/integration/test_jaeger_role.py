@@ -8,11 +8,7 @@ from __future__ import annotations
 
 import json
 import random
-import re
 import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -25,12 +21,12 @@ import docker.types
 import pytest
 from conftest import LABEL, ROOT
 from otlp import emit_trace
+from playbook_run import run_playbook
+from polling import get_json, poll
 
 pytestmark = pytest.mark.docker
 
 PLAYBOOK = ROOT / "playbooks" / "jaeger.yml"
-ANSIBLE_PLAYBOOK = Path(sys.executable).with_name("ansible-playbook")
-RECAP = re.compile(r"^localhost\s*:\s*ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE)
 
 
 def free_ports(count: int) -> list[int]:
@@ -43,34 +39,6 @@ def free_ports(count: int) -> list[int]:
     finally:
         for sock in sockets:
             sock.close()
-
-
-def get_json(url: str) -> dict:
-    with urllib.request.urlopen(url, timeout=10) as response:
-        assert response.status == 200, url
-        return json.loads(response.read())
-
-
-def poll(fetch, timeout: float = 20):
-    """Call fetch until it returns something truthy (Jaeger ingests asynchronously).
-
-    404 and connection errors (Jaeger still starting) count as "not yet" until the timeout.
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            result = fetch()
-        except urllib.error.HTTPError as exc:
-            if exc.code != 404:
-                raise
-            result = None
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            result = None
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.3)
 
 
 @dataclass
@@ -121,27 +89,10 @@ class JaegerRole:
         """ansible-playbook playbooks/jaeger.yml with these variables; fails the test unless it succeeds."""
         extra_vars = self.vars_dir / f"vars-{uuid.uuid4().hex[:6]}.json"
         extra_vars.write_text(json.dumps(self.role_vars(**overrides)))
-        proc = subprocess.run(
-            [str(ANSIBLE_PLAYBOOK), str(PLAYBOOK), "-e", f"@{extra_vars}", *args],
-            cwd=ROOT,
-            env={
-                "PATH": f"{ANSIBLE_PLAYBOOK.parent}:/usr/bin:/bin",
-                "HOME": str(Path.home()),
-                "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
-                "ANSIBLE_COLLECTIONS_PATH": str(ROOT / "collections"),
-                "ANSIBLE_FORCE_COLOR": "0",
-                "ANSIBLE_NOCOLOR": "1",
-                "ANSIBLE_LOCALHOST_WARNING": "0",
-                "ANSIBLE_INVENTORY_UNPARSED_WARNING": "0",
-            },
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        output = proc.stdout + proc.stderr
-        recap = RECAP.search(output)
-        assert proc.returncode == 0 and recap, f"ansible-playbook {' '.join(args)} failed:\n{output}"
-        return RoleRun(changed=int(recap.group(1)), output=output)
+        run = run_playbook(PLAYBOOK, "-e", f"@{extra_vars}", *args)
+        stats = run.stats()
+        assert run.returncode == 0 and stats, f"ansible-playbook {' '.join(args)} failed:\n{run.output}"
+        return RoleRun(changed=stats["changed"], output=run.output)
 
 
 @pytest.fixture

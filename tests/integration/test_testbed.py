@@ -11,28 +11,9 @@ import urllib.request
 
 import pytest
 from otlp import SLOW_SPAN, emit_trace
+from polling import get_json, poll
 
 pytestmark = pytest.mark.docker
-
-
-def get_json(url: str) -> dict:
-    with urllib.request.urlopen(url, timeout=10) as response:
-        return json.loads(response.read())
-
-
-def poll(fetch, timeout: float = 20):
-    """Call fetch until it returns something truthy; Jaeger ingests asynchronously."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            result = fetch()
-        except urllib.error.HTTPError as exc:
-            if exc.code != 404 or time.monotonic() > deadline:
-                raise
-            result = None
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.5)
 
 
 def test_images_env_names_existing_images(images, docker_client):

@@ -8,24 +8,18 @@ the token and the merged compose file under a temp dir, and validates the compos
 from __future__ import annotations
 
 import grp
-import http.server
-import json
 import os
 import pwd
 import re
-import shutil
 import subprocess
-import threading
 from pathlib import Path
 
 import pytest
 import yaml
+from playbook_run import ROOT, PlaybookRun, run_playbook
 
-ROOT = Path(__file__).resolve().parents[2]
 PLAYBOOK = ROOT / "tests" / "role" / "playbook.yml"
-ANSIBLE_PLAYBOOK = shutil.which("ansible-playbook", path=str(ROOT / ".venv" / "bin")) or "ansible-playbook"
 TOKEN = "role-test-token-0123456789"
-RECAP = re.compile(r"localhost\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)")
 
 
 def _compose_works() -> bool:
@@ -93,25 +87,9 @@ class Lab:
             "inventory_api_deploy": False,
         }
 
-    def run(self, *args: str, **extra) -> tuple[subprocess.CompletedProcess, dict[str, int]]:
-        env = {
-            **os.environ,
-            "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
-            "ANSIBLE_COLLECTIONS_PATH": str(ROOT / "collections"),
-            "ANSIBLE_ROLES_PATH": str(ROOT / "roles"),
-            "ANSIBLE_NOCOLOR": "1",
-            "ANSIBLE_LOCALHOST_WARNING": "false",
-            "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false",
-        }
-        cmd = [ANSIBLE_PLAYBOOK, str(PLAYBOOK), "-e", json.dumps({**self.vars, **extra}), *args]
-        result = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
-        match = RECAP.search(result.stdout)
-        stats = (
-            dict(zip(("ok", "changed", "unreachable", "failed"), map(int, match.groups()), strict=True))
-            if match
-            else {}
-        )
-        return result, stats
+    def run(self, *args: str, **extra) -> tuple[PlaybookRun, dict[str, int]]:
+        result = run_playbook(PLAYBOOK, *args, extra_vars={**self.vars, **extra})
+        return result, result.stats()
 
     def snapshot(self) -> dict[str, tuple]:
         """Every path under the temp 'VM' with its type, mode, owner, mtime and content."""
@@ -123,8 +101,8 @@ class Lab:
         return state
 
 
-def output(result: subprocess.CompletedProcess) -> str:
-    return result.stdout + result.stderr
+def output(result: PlaybookRun) -> str:
+    return result.output
 
 
 @pytest.fixture
@@ -173,9 +151,10 @@ def test_merge_keeps_the_students_stack(provisioned):
         f"{provisioned.lab}/inventory-api-secrets:/run/inventory-api/secrets:ro,z",
     ]
     assert after["services"]["minio"]["volumes"] == ["/data/minio:/data"]  # the student's own: no `z` added
-    text = provisioned.compose.read_text()
-    assert "# lab10 stack, by the student" in text
-    assert "# keep me" in text
+    lines = provisioned.compose.read_text().splitlines()
+    header = lines.index("# lab10 stack, by the student")  # right below the role's header, as the first line was
+    assert lines[header - 1] == "#" and lines[header + 1] == "services:"
+    assert "      - /data/minio:/data   # keep me" in lines
 
 
 def test_backup_of_the_original_is_kept(provisioned):
@@ -265,30 +244,18 @@ def test_fresh_vm_gets_a_complete_file(tmp_path):
     assert again.returncode == 0 and stats["changed"] == 0, output(again)
 
 
-@pytest.mark.parametrize("bad", ["Bad_Name!", "-student", "student-", "a" * 64, "Student"])
-def test_invalid_vm_name_fails_in_preflight_and_changes_nothing(student_lab, bad):
+@pytest.mark.parametrize(
+    "bad",
+    [{"inventory_api_vm_name": "Bad_Name!"}, {"inventory_api_token": None}, {"inventory_api_workers": 0}],
+    ids=["first-check", "token", "last-check"],
+)
+def test_bad_input_fails_before_anything_changes(student_lab, bad):
+    """Each message is tests/unit/test_preflight.py's business; here: the whole role stops before any change."""
     before = student_lab.snapshot()
-    result, stats = student_lab.run(inventory_api_vm_name=bad)
-    assert result.returncode != 0
-    assert stats["failed"] == 1
-    assert "Check that the VM name is a DNS label" in result.stdout
-    assert f"inventory_api_vm_name '{bad}'" in output(result)
-    assert student_lab.snapshot() == before
-
-
-def test_wrong_protocol_fails_in_preflight(student_lab):
-    before = student_lab.snapshot()
-    result, _ = student_lab.run(inventory_api_otlp_protocol="grpc")
-    assert result.returncode != 0
-    assert "grpc" in output(result)
-    assert student_lab.snapshot() == before
-
-
-def test_missing_token_fails_in_preflight(student_lab):
-    before = student_lab.snapshot()
-    result, _ = student_lab.run(inventory_api_token="")
-    assert result.returncode != 0
-    assert "ansible-vault create" in output(result)
+    result, stats = student_lab.run(**bad)
+    assert result.returncode == 2, output(result)
+    assert stats["failed"] == 1 and stats["changed"] == 0, output(result)
+    assert f"{next(iter(bad))} " in result.stdout
     assert student_lab.snapshot() == before
 
 
@@ -309,16 +276,6 @@ def test_null_ca_bundle_is_no_ca_bundle(tmp_path):
     inventory = yaml.safe_load(lab.compose.read_text())["services"]["inventory"]
     assert "secrets" not in inventory["build"]
     assert not any(entry.startswith("OTEL_EXPORTER_OTLP_CERTIFICATE=") for entry in inventory["environment"])
-
-
-def test_null_token_gets_the_friendly_message(student_lab):
-    """An empty entry in a vault (`inventory_api_token:`) is null, not ''."""
-    before = student_lab.snapshot()
-    result, _ = student_lab.run(inventory_api_token=None)
-    assert result.returncode != 0
-    assert "ansible-vault create" in output(result)
-    assert "NoneType" not in output(result)
-    assert student_lab.snapshot() == before
 
 
 def test_all_digit_token_is_accepted(tmp_path):
@@ -368,67 +325,6 @@ def test_role_traces_endpoint_replaces_the_students(student_lab):
     assert env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] == "https://otel.example.org/v1/traces"
 
 
-@pytest.mark.parametrize(
-    "key",
-    ["OTEL_SDK_DISABLED", "OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_SERVICE_NAME"],
-)
-def test_extra_env_may_not_override_checked_settings(student_lab, key):
-    before = student_lab.snapshot()
-    result, _ = student_lab.run(inventory_api_extra_env={key: "x", "FLASK_DEBUG": "0"})
-    assert result.returncode != 0
-    assert f"inventory_api_extra_env sets {key}," in output(result)
-    assert student_lab.snapshot() == before
-
-
-def test_failed_trigger_request_reports_status_and_error_without_the_token(tmp_path):
-    """deploy.yml's trigger tasks alone, against a stub API that answers 403 with a JSON error."""
-
-    class Forbidden(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            body = json.dumps({"error": "wrong token"}).encode()
-            self.send_response(403)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.HTTPServer(("127.0.0.1", 0), Forbidden)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    deploy = yaml.safe_load((ROOT / "roles" / "inventory_api" / "tasks" / "deploy.yml").read_text())
-    tasks = [task for task in deploy if task["name"].startswith(("Send the request", "Check that the trigger"))]
-    assert len(tasks) == 2
-    play = tmp_path / "trigger.yml"
-    play.write_text(
-        yaml.safe_dump([{"hosts": "localhost", "connection": "local", "gather_facts": False, "tasks": tasks}])
-    )
-    extra = {
-        "_inventory_api_token": TOKEN,
-        "_inventory_api_has_token": True,
-        "inventory_api_trigger_requests": 1,
-        "inventory_api_compose_service": "inventory",
-        "inventory_api_trigger_url": f"http://127.0.0.1:{server.server_port}/api/v1/inventory",
-    }
-    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
-    try:
-        result = subprocess.run(
-            [ANSIBLE_PLAYBOOK, str(play), "-e", json.dumps(extra)],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-    finally:
-        server.shutdown()
-    assert result.returncode != 0
-    assert "Request 1: HTTP 403, wrong token." in result.stdout, output(result)
-    assert TOKEN not in output(result)
-
-
 def test_existing_data_file_is_given_to_the_app(tmp_path):
     """A root-owned 0600 (here: owner-unreadable 0200) inventory.json would make the API answer 500."""
     lab = Lab(tmp_path)
@@ -457,3 +353,47 @@ def test_existing_readable_data_file_keeps_its_mode(tmp_path):
     assert result.returncode == 0, output(result)
     assert oct(data_file.stat().st_mode & 0o777) == "0o640"
     assert data_file.stat().st_uid == lab.vars["inventory_api_app_uid"]
+
+
+def test_override_file_that_takes_back_the_roles_settings_is_refused(student_lab):
+    override = student_lab.lab / "docker-compose.override.yml"
+    override.write_text("services:\n  inventory:\n    environment:\n      - OTEL_SDK_DISABLED=true\n")
+    before = student_lab.snapshot()
+    result, stats = student_lab.run()
+    assert result.returncode == 2 and stats["changed"] == 0, output(result)
+    assert (
+        f"{override} sets services.inventory.environment OTEL_SDK_DISABLED (line 3), which `docker compose`"
+        in " ".join(result.stdout.split())
+    ), output(result)
+    assert student_lab.snapshot() == before
+
+
+def test_override_file_of_other_settings_is_kept(student_lab):
+    override = student_lab.lab / "docker-compose.override.yml"
+    override.write_text("services:\n  inventory:\n    ports: ['127.0.0.1:8080:5000']\n")
+    result, _ = student_lab.run()
+    assert result.returncode == 0, output(result)
+    assert override.read_text() == "services:\n  inventory:\n    ports: ['127.0.0.1:8080:5000']\n"
+
+
+def test_another_project_name_in_the_file_is_refused(student_lab):
+    student_lab.compose.write_text("name: mylab\n" + STUDENT_COMPOSE)
+    before = student_lab.snapshot()
+    result, _ = student_lab.run()
+    assert result.returncode == 2, output(result)
+    assert "sets the project name `name: mylab` (line 1)" in output(result)
+    assert "Set inventory_api_compose_project: mylab" in output(result)
+    assert student_lab.snapshot() == before
+
+
+def test_merge_docker_compose_rejects_is_not_written(student_lab):
+    """Valid YAML that compose refuses (a dependency on an undefined service): the live file stays."""
+    broken = STUDENT_COMPOSE.replace("    command: python app.py\n", "    depends_on: [database]\n")
+    student_lab.compose.write_text(broken)
+    result, _ = student_lab.run()
+    assert result.returncode == 2, output(result)
+    assert "failed to validate" in output(result)
+    assert "database" in output(result)
+    assert student_lab.compose.read_text() == broken
+    # (copy's backup is taken before its validation: at most a copy of the untouched file)
+    assert [backup.read_text() for backup in student_lab.lab.glob("docker-compose.yml.*~")] in ([], [broken])

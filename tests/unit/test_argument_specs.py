@@ -126,3 +126,19 @@ def test_readme_without_markers_is_left_alone(tmp_path):
     (tmp_path / "README.md").write_text("no markers here\n")
     subprocess.run([sys.executable, str(GEN), "--root", str(tmp_path)], check=True, capture_output=True)
     assert (tmp_path / "README.md").read_text() == "no markers here\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "markdown"),
+    [
+        ("C(docker compose) and O(inventory_api_port)", "`docker compose` and `inventory_api_port`"),
+        ("V(http/protobuf) or RV(trace_url)", "`http/protobuf` or `trace_url`"),
+        ("I(the VM's) name", "*the VM's* name"),
+        ("no markup (here)", "no markup (here)"),
+    ],
+)
+def test_ansible_markup_to_markdown(text, markdown):
+    sys.path.insert(0, str(GEN.parent))
+    from gen_readme_vars import plain
+
+    assert plain(text) == markdown

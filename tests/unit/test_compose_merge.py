@@ -193,10 +193,40 @@ def test_student_variables_kept(student, use_ruamel):
     assert set(env) - set(MANAGED) == ({"FLASK_DEBUG"} if name in ("list-env", "dict-env") else set())
 
 
-@pytest.mark.parametrize(("name", "form"), [("list-env", list), ("dict-env", dict), ("no-env", list)])
-def test_environment_form_is_kept(name, form, use_ruamel):
+MANAGED_ENTRIES = [f"{key}={value}" for key, value in MANAGED.items()]
+
+
+@pytest.mark.parametrize(
+    ("name", "environment"),
+    [
+        (
+            "list-env",
+            [
+                "FLASK_DEBUG=0",
+                "OTEL_SERVICE_NAME=inventory.student-xyz.sysadm.ee",  # the student's typo, corrected in place
+                "OTEL_EXPORTER_OTLP_ENDPOINT=https://jaeger.sysadm.ee",
+                "OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf",
+                "INVENTORY_CACHE_SLEEP_SECONDS=0.3",
+            ],
+        ),
+        (
+            "dict-env",
+            {
+                "FLASK_DEBUG": "0",
+                "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",  # was grpc, in place
+                "OTEL_EXPORTER_OTLP_ENDPOINT": "https://jaeger.sysadm.ee",
+                "OTEL_SERVICE_NAME": "inventory.student-xyz.sysadm.ee",
+                "INVENTORY_CACHE_SLEEP_SECONDS": "0.3",
+            },
+        ),
+        ("no-env", MANAGED_ENTRIES),
+    ],
+)
+def test_environment_form_and_order_are_kept(name, environment, use_ruamel):
+    """A list stays a list, a mapping a mapping; the student's entries keep their places, ours come after."""
     out = yaml.safe_load(run(STUDENT_FILES[name], use_ruamel))
-    assert isinstance(out["services"]["inventory"]["environment"], form)
+    assert out["services"]["inventory"]["environment"] == environment
+    assert list(out["services"]["inventory"]["environment"]) == list(environment)
 
 
 def test_list_env_replaced_in_place():
@@ -239,8 +269,7 @@ def test_fresh_file_is_complete(use_ruamel):
     assert svc["ports"] == ["127.0.0.1:5000:5000"]
     assert svc["restart"] == "unless-stopped"
     assert svc["volumes"] == ["/data/inventory:/data"]
-    assert env_of(svc) == MANAGED
-    assert isinstance(svc["environment"], list)
+    assert svc["environment"] == MANAGED_ENTRIES
     assert out["secrets"] == {"inventory_api_extra_ca": {"file": "/x/ca.pem"}}
 
 
@@ -250,9 +279,27 @@ def test_none_is_a_fresh_file():
 
 def test_environment_absent_removes_only_named(use_ruamel):
     text = run(LIST_ENV, use_ruamel, environment_absent=["FLASK_DEBUG", "OTEL_SERVICE_NAME"])
-    env = env_of(yaml.safe_load(text)["services"]["inventory"])
-    assert "FLASK_DEBUG" not in env
-    assert env["OTEL_SERVICE_NAME"] == MANAGED["OTEL_SERVICE_NAME"]  # a managed name is never removed
+    assert yaml.safe_load(text)["services"]["inventory"]["environment"] == [
+        "OTEL_SERVICE_NAME=inventory.student-xyz.sysadm.ee",  # managed: never removed, set in its place
+        "OTEL_EXPORTER_OTLP_ENDPOINT=https://jaeger.sysadm.ee",
+        "OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf",
+        "INVENTORY_CACHE_SLEEP_SECONDS=0.3",
+    ]
+
+
+def test_duplicate_entries_of_a_managed_variable_become_one(use_ruamel):
+    """With two OTEL_SERVICE_NAME entries it would be unclear which one compose uses."""
+    text = LIST_ENV.replace(
+        "      - FLASK_DEBUG=0   # student's own\n",
+        "      - FLASK_DEBUG=0   # student's own\n      - OTEL_SERVICE_NAME=other\n",
+    )
+    env = yaml.safe_load(run(text, use_ruamel))["services"]["inventory"]["environment"]
+    assert env[:3] == [
+        "FLASK_DEBUG=0",
+        "OTEL_SERVICE_NAME=inventory.student-xyz.sysadm.ee",
+        "OTEL_EXPORTER_OTLP_ENDPOINT=https://jaeger.sysadm.ee",
+    ]
+    assert [entry for entry in env if entry.startswith("OTEL_SERVICE_NAME=")] == [env[1]]
 
 
 def test_env_values_become_strings():
@@ -266,18 +313,104 @@ def test_idempotent(student, use_ruamel):
     assert run(once, use_ruamel) == once
 
 
-def test_comments_and_quotes_survive_with_ruamel():
-    out = run(LIST_ENV)
-    assert "# lab10 compose file, edited by hand" in out
-    assert "# student's own" in out
-    assert '- "127.0.0.1:5000:5000"' in out
+# Comments everywhere ruamel.yaml files them differently: before the first key, between entries, after
+# an entry the role replaces or removes, at the end of a block and of the file.
+COMMENTED = """\
+# lab10 compose file, edited by hand
+# second line of the header comment
+
+services:
+  # object storage for the lab
+  minio:
+    image: minio/minio:latest   # pinned later
+    volumes:
+      - /data/minio:/data   # keep me
+
+  # the API (not traced yet)
+  inventory:
+    build: ./inventory   # my Dockerfile
+    # the dev server, for now
+    command: python app.py
+    # published for Apache only
+    ports:
+      - "127.0.0.1:5000:5000"   # Apache proxies here
+    environment:
+      # mine
+      - FLASK_DEBUG=0   # student's own
+      - OTEL_SDK_DISABLED=true   # while I debug
+      # about the name
+      - OTEL_SERVICE_NAME=inventory.typo.sysadm.ee   # typo
+      # about the last one
+      - LAST=1
+    volumes:
+      - ./inventory:/app   # live code
+      # the data
+      - /data/inventory:/data
+    restart: always   # come back after reboot
+
+  # end of the services
+volumes:
+  minio-cache:   # scratch
+    driver: local
+# trailing note
+"""
+# Lines whose entry the role replaces: their end-of-line comment stays on the entry's new line.
+REPLACED = {
+    "    build: ./inventory   # my Dockerfile": "    build:",
+    "      - OTEL_SERVICE_NAME=inventory.typo.sysadm.ee   # typo": "      - OTEL_SERVICE_NAME=",
+}
+# Lines the role removes with their end-of-line comment (they describe what is gone).
+REMOVED = {"      - OTEL_SDK_DISABLED=true   # while I debug", "      - ./inventory:/app   # live code"}
+
+
+def code_after(lines: list[str], index: int, survivor=lambda line: line) -> str | None:
+    """The first line after lines[index] that is neither blank nor a comment, as survivor() maps it."""
+    for line in lines[index + 1 :]:
+        if line.strip() and not line.lstrip().startswith("#") and survivor(line) is not None:
+            return survivor(line)
+    return None
+
+
+def test_student_comments_stay_byte_identical_in_place():
+    out = run(COMMENTED, environment_absent=["OTEL_SDK_DISABLED"], top_level={"secrets": {"ca": {"file": "/x"}}})
+    before, after = COMMENTED.splitlines(), out.splitlines()
+
+    def survivor(line: str) -> str | None:
+        """line as it stands in the result: the same, its replaced version, or None (removed)."""
+        if line in REPLACED:
+            return next(row for row in after if row.startswith(REPLACED[line]))
+        return line if line in after else None
+
+    position = -1
+    for index, line in enumerate(before):
+        if "#" not in line or line in REMOVED:
+            continue
+        if line in REPLACED:
+            assert survivor(line).endswith(line[line.index("#") - 1 :].lstrip()), (line, survivor(line))
+            continue
+        assert line in after, f"lost or changed: {line!r}"
+        assert after.index(line) > position, f"out of order: {line!r}"
+        position = after.index(line)
+        if line.lstrip().startswith("#"):  # a comment line still stands above the same student line
+            assert code_after(after, position) == code_after(before, index, survivor), line
+    assert after[-1] == "# trailing note"
+    assert "- OTEL_SDK_DISABLED=true" not in out and "./inventory:/app" not in out
+    assert yaml.safe_load(out)["secrets"] == {"ca": {"file": "/x"}}
+
+
+def test_quotes_survive_with_ruamel():
+    assert '- "127.0.0.1:5000:5000"' in run(LIST_ENV)
 
 
 @pytest.mark.parametrize(
     ("name", "indent"), [("list-env", "      - FLASK_DEBUG"), ("dict-env", "        - /data/minio")]
 )
 def test_indentation_style_kept_with_ruamel(name, indent):
-    assert any(line.startswith(indent) for line in run(STUDENT_FILES[name]).splitlines())
+    """Every line of the student's file is still there as it was (no re-indentation)."""
+    out = run(STUDENT_FILES[name]).splitlines()
+    assert any(line.startswith(indent) for line in out)
+    untouched = STUDENT_FILES[name].split("  inventory:" if name == "list-env" else "    inventory:")[0]
+    assert "\n".join(out).count(untouched) == 1
 
 
 def test_explicit_document_start_kept(use_ruamel):
@@ -306,7 +439,7 @@ def test_changed_header_replaces_ours_but_keeps_student_comments():
 def test_student_leading_comment_block_is_not_taken_for_ours():
     text = "#\n# my notes\n#\n" + NO_ENV
     out = run(text, header_marker="(role inventory_api)")
-    assert "# my notes" in out
+    assert out.startswith(HEADER + "\n#\n# my notes\n#\nservices:\n")
 
 
 def test_top_level_secrets_merged_by_name():
@@ -318,7 +451,7 @@ def test_top_level_secrets_merged_by_name():
 def test_other_service_name():
     out = yaml.safe_load(merge(LIST_ENV, "api", environment={"A": "1"}))
     assert out["services"]["api"] == {"environment": ["A=1"]}
-    assert "build" in out["services"]["inventory"]
+    assert out["services"]["inventory"] == yaml.safe_load(LIST_ENV)["services"]["inventory"]
 
 
 def test_tagged_subclasses_are_accepted():
@@ -358,8 +491,11 @@ def test_volume_target(entry, target):
     assert compose_merge_module._volume_target(entry) == target
 
 
-def test_filter_module_exports_the_filter():
-    assert compose_merge_module.FilterModule().filters() == {"inventory_api_compose_merge": merge}
+def test_filter_module_exports_the_filters():
+    assert compose_merge_module.FilterModule().filters() == {
+        "inventory_api_compose_merge": merge,
+        "inventory_api_compose_override_conflicts": compose_merge_module.compose_override_conflicts,
+    }
 
 
 CODE_AND_DATA_MOUNTS = """\
@@ -396,9 +532,12 @@ def test_mounts_that_hide_the_code_are_dropped():
     volumes = yaml.safe_load(merge(CODE_AND_DATA_MOUNTS, "inventory", **ROLE_VOLUME_ARGS))["services"]["inventory"][
         "volumes"
     ]
-    targets = [v["target"] if isinstance(v, dict) else v.split(":")[1] for v in volumes]
-    for gone in ("/app", "/opt/venv", "/opt/venv/lib/site-packages", "/app/app.py", "/app/storage.py"):
-        assert gone not in targets
+    assert volumes == [
+        "./data:/app/data",
+        "inv:/app/instance",
+        {"type": "volume", "source": "inv-cache", "target": "/app/cache"},
+        "/data/inventory:/data",
+    ]
 
 
 def test_data_mounts_under_app_are_kept():
@@ -417,3 +556,65 @@ def test_exact_target_does_not_reach_below_it():
     assert "./inventory:/app" not in volumes
     assert "./app.py:/app/app.py:ro" in volumes
     assert "./data:/app/data" in volumes
+
+
+@pytest.mark.parametrize("name", ["lab10", None])
+def test_project_name_of_the_file_agrees(name, use_ruamel):
+    text = ("" if name is None else f"name: {name}\n") + NO_ENV
+    out = yaml.safe_load(run(text, use_ruamel, project_name="lab10"))
+    assert out.get("name") == name
+
+
+def test_another_project_name_in_the_file_is_refused(use_ruamel):
+    """`name: mylab` makes `docker compose up` (no -p) run project mylab while the role runs lab10."""
+    with pytest.raises(compose_merge_module.AnsibleFilterError) as refused:
+        run(NO_ENV + "name: mylab\n", use_ruamel, project_name="lab10")
+    message = str(refused.value)
+    assert "`name: mylab`" in message and "inventory_api_compose_project 'lab10'" in message
+    assert "Set inventory_api_compose_project: mylab" in message and "nothing was changed" in message
+    assert ("(line 18)" in message) is use_ruamel
+
+
+OVERRIDE_ARGS = {
+    "environment": [*MANAGED, "OTEL_SDK_DISABLED"],
+    "keys": ["build", "image", "healthcheck", "command", "entrypoint"],
+    "volume_targets": ["/app"],
+    "volume_roots": ["/opt/venv"],
+    "volume_py_files": True,
+}
+
+
+def test_override_that_keeps_the_roles_settings_is_fine():
+    text = "services:\n  inventory:\n    ports: ['8080:5000']\n    environment:\n      - FLASK_DEBUG=1\n  minio: {}\n"
+    assert compose_merge_module.compose_override_conflicts(text, "inventory", **OVERRIDE_ARGS) == []
+
+
+@pytest.mark.parametrize("text", ["", "services:\n  minio:\n    command: x\n", "# only a comment\n"])
+def test_override_without_the_service_is_fine(text):
+    assert compose_merge_module.compose_override_conflicts(text, "inventory", **OVERRIDE_ARGS) == []
+
+
+def test_override_conflicts_name_the_key_and_line():
+    text = """\
+services:
+  inventory:
+    command: python app.py
+    environment:
+      OTEL_SDK_DISABLED: "true"
+      OTEL_SERVICE_NAME: mine
+      FLASK_DEBUG: "1"
+    volumes:
+      - ./src:/app
+      - ./data:/app/data
+"""
+    assert compose_merge_module.compose_override_conflicts(text, "inventory", **OVERRIDE_ARGS) == [
+        "services.inventory.command (line 3)",
+        "services.inventory.environment OTEL_SDK_DISABLED (line 4)",
+        "services.inventory.environment OTEL_SERVICE_NAME (line 4)",
+        "services.inventory.volumes /app (line 8)",
+    ]
+
+
+def test_override_that_is_not_yaml_is_a_conflict():
+    (found,) = compose_merge_module.compose_override_conflicts("services: [1\n", "inventory", **OVERRIDE_ARGS)
+    assert found.startswith("it is not valid YAML")

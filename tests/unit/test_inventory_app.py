@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import shutil
 import sys
+import tempfile
+import threading
 import time
 from pathlib import Path
 
 import pytest
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
@@ -148,7 +152,7 @@ def test_exporter_endpoint_resolution(monkeypatch, env, expected):
 
 def test_exporter_timeout_is_short_unless_configured(monkeypatch):
     exporter = tracing.build_exporter()
-    assert exporter._client._timeout == tracing.DEFAULT_EXPORT_TIMEOUT
+    assert exporter._client._timeout == tracing.DEFAULT_EXPORT_TIMEOUT == 3.0  # the SDK's own is 10 s
     exporter.shutdown()
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "7")
     exporter = tracing.build_exporter()
@@ -192,9 +196,12 @@ def test_supported_protocol(monkeypatch, env):
     assert tracing.protocol_problem() == ""
 
 
-def test_sdk_disabled(monkeypatch):
-    monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
-    assert not tracing.setup_tracing(set_global=False).enabled
+@pytest.mark.parametrize(("value", "enabled"), [("true", False), ("TRUE", False), ("false", True), ("", True)])
+def test_sdk_disabled(monkeypatch, value, enabled):
+    monkeypatch.setenv("OTEL_SDK_DISABLED", value)
+    tracer = tracing.setup_tracing(set_global=False)
+    assert tracer.enabled is enabled
+    tracer.shutdown()
 
 
 def test_backend_down_does_not_slow_requests(monkeypatch, tmp_path):
@@ -214,19 +221,28 @@ def test_backend_down_does_not_slow_requests(monkeypatch, tmp_path):
     assert time.monotonic() - started < tracing.DEFAULT_EXPORT_TIMEOUT + 5
 
 
-def test_shutdown_flushes_and_is_idempotent(spans):
-    tracer = tracing.setup_tracing(SimpleSpanProcessor(spans), set_global=False)
+def test_shutdown_flushes_and_is_idempotent(spans, monkeypatch):
+    """Spans still queued in the batch processor are exported by shutdown, which stops the provider once."""
+    tracer = tracing.setup_tracing(BatchSpanProcessor(spans, schedule_delay_millis=60_000), set_global=False)
+    with tracer.tracer.start_as_current_span("queued"):
+        pass
+    assert spans.get_finished_spans() == ()  # still in the queue
+    calls = []
+    real_shutdown = tracer.provider.shutdown
+    monkeypatch.setattr(tracer.provider, "shutdown", lambda: calls.append(1) or real_shutdown())
     tracer.shutdown()
     tracer.shutdown()
-    assert tracer.provider is not None
+    assert [span.name for span in spans.get_finished_spans()] == ["queued"]
+    assert calls == [1]
 
 
-def test_sleep_parsing():
-    assert inventory_app.parse_sleep(None) == 0.3
-    assert inventory_app.parse_sleep("0.5") == 0.5
-    assert inventory_app.parse_sleep("0") == 0.3
-    assert inventory_app.parse_sleep("-1") == 0.3
-    assert inventory_app.parse_sleep("soon") == 0.3
+@pytest.mark.parametrize(
+    ("raw", "seconds"),
+    [(None, 0.3), ("", 0.3), ("0.5", 0.5), ("60", 60.0), ("0", 0.3), ("-1", 0.3), ("60.5", 0.3), ("soon", 0.3)],
+)
+def test_sleep_parsing(raw, seconds):
+    """(0, 60] seconds is used as given; anything else falls back to the lab's 0.3."""
+    assert inventory_app.parse_sleep(raw) == seconds
 
 
 def test_settings_from_env(monkeypatch):
@@ -362,6 +378,62 @@ def test_corrupt_data_file_is_never_overwritten(tmp_path, spans):
     assert client.get("/api/v1/inventory", headers=auth()).status_code == 500
     assert client.put("/api/v1/inventory/apple", json={"quantity": 1}, headers=auth()).status_code == 500
     assert data.read_text() == "{half a file"
+
+
+def test_written_file_is_readable_by_the_group(tmp_path):
+    """0640: the host's admin group can read the data (mkstemp alone would leave 0600)."""
+    store = InventoryStore(tmp_path / "inv.json")
+    store.put("apple", 1)
+    assert oct((tmp_path / "inv.json").stat().st_mode & 0o777) == "0o640"
+
+
+def test_concurrent_writers_lose_no_update(tmp_path, monkeypatch):
+    """gunicorn's workers and threads write through stores of their own; the lock file serialises them."""
+    real_write = InventoryStore._write
+
+    def slow_write(self, data):  # widen the read-modify-write window a race would need
+        time.sleep(0.01)
+        real_write(self, data)
+
+    monkeypatch.setattr(InventoryStore, "_write", slow_write)
+    path = tmp_path / "inv.json"
+    threads = [threading.Thread(target=InventoryStore(path).put, args=(f"item{index}", index)) for index in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert json.loads(path.read_text()) == {f"item{index}": index for index in range(20)}
+
+
+def test_leftover_lock_files_of_root_do_not_block_writes():
+    """An earlier app (or a student's) run as root left root-only lock files in the data directory: the
+    app, running as its own user, still writes. Forked as another user (nobody) when we are root."""
+    base = Path(tempfile.mkdtemp())  # pytest's own temp dirs are closed to other users
+    try:
+        base.chmod(0o755)
+        data = base / "data"
+        data.mkdir()
+        for name in (".inventory.json.lock", "inventory.json.lock"):
+            (data / name).touch(mode=0o600)
+            (data / name).chmod(0o600 if os.geteuid() == 0 else 0o000)
+        if os.geteuid() == 0:
+            os.chown(data, 65534, 65534)
+        pid = os.fork()
+        if pid == 0:  # the child only does this one write, then leaves without pytest's cleanup
+            try:
+                if os.geteuid() == 0:
+                    os.setgroups([])
+                    os.setgid(65534)
+                    os.setuid(65534)
+                InventoryStore(data / "inventory.json").put("apple", 3)
+                os._exit(0)
+            except BaseException as exc:  # noqa: BLE001 - reported through the exit status
+                print(f"child: {exc!r}", file=sys.stderr)
+                os._exit(1)
+        assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+        assert json.loads((data / "inventory.json").read_text()) == {"apple": 3}
+    finally:
+        shutil.rmtree(base)
 
 
 def test_store_rejects_non_object(tmp_path):

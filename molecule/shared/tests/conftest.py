@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from lab10_checks import COMPOSE
 
 
 @pytest.fixture(scope="module")
 def lab_vars(host) -> dict:
-    return host.ansible.get_variables()
+    """The VM's inventory variables, templated as the play saw them (testinfra returns them raw)."""
+    raw = host.ansible.get_variables()
+    templated = sorted(name for name, value in raw.items() if isinstance(value, str) and "{{" in value)
+    if templated:
+        expression = "{{ {" + ", ".join(f"'{name}': {name}" for name in templated) + "} }}"
+        raw.update(host.ansible("ansible.builtin.debug", json.dumps({"msg": expression}), check=False)["msg"])
+    return raw
 
 
 @pytest.fixture(scope="module")

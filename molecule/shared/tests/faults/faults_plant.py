@@ -8,7 +8,7 @@ import textwrap
 import time
 
 from lab10_checks import COMPOSE, COMPOSE_FILE
-from selfsigned import self_signed  # tests/, on pytest's pythonpath
+from selfsigned import self_signed  # tests/support/, on pytest's pythonpath
 
 APP_FILE = "/home/centos/lab10/inventory-api/app.py"
 SAVED = "/root/faults"

@@ -133,7 +133,7 @@ def create_app(settings: Settings | None = None, tracing: Tracing | None = None)
             return error(503, "the API token is not available on the server")
         if not expected:
             return None
-        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        scheme, given = request.headers.get("Authorization", "").partition(" ")[::2]
         if scheme.lower() != "bearer" or not given.strip():
             return error(
                 401, "missing Authorization: Bearer <token>", **{"WWW-Authenticate": 'Bearer realm="inventory"'}

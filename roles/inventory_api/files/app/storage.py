@@ -1,8 +1,9 @@
 """The inventory as one JSON object {item: quantity} in a file on the data volume.
 
 Writes go to a temp file in the same directory, are fsynced and renamed over the old file, so a crash
-or a redeploy never leaves a half-written inventory. A lock file serialises writers across gunicorn
-workers and threads. A file that cannot be parsed is never overwritten: every call fails instead,
+or a redeploy never leaves a half-written inventory. A lock on the data directory itself serialises
+writers across gunicorn workers and threads: no lock file, so none left behind by an earlier run as
+root can stop the app. A file that cannot be parsed is never overwritten: every call fails instead,
 so nothing is lost by accident.
 """
 
@@ -28,7 +29,6 @@ class ItemExists(Exception):
 class InventoryStore:
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
-        self.lock_path = self.path.with_name(f".{self.path.name}.lock")
 
     def load(self) -> dict[str, int]:
         try:
@@ -62,12 +62,15 @@ class InventoryStore:
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.lock_path, "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        directory = os.open(self.path.parent, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            fcntl.flock(directory, fcntl.LOCK_EX)
             try:
                 yield
             finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+                fcntl.flock(directory, fcntl.LOCK_UN)
+        finally:
+            os.close(directory)
 
     def _write(self, data: dict[str, int]) -> None:
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")

@@ -1,0 +1,62 @@
+"""Each molecule scenario carries its own settings: a run by hand equals a run through the Makefile."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+from playbook_run import ROOT
+
+BASE = ROOT / ".config" / "molecule" / "config.yml"
+SCENARIOS = sorted(ROOT.glob("molecule/*/molecule.yml"))
+INTERPOLATED = re.compile(r"\$\{(\w+)")
+
+
+def octet(scenario) -> int:
+    group_vars = yaml.safe_load(scenario.read_text())["provisioner"]["inventory"]["group_vars"]
+    return group_vars["all"]["lab10_subnet_octet"]
+
+
+def test_every_scenario_has_its_own_subnet():
+    octets = {scenario.parent.name: octet(scenario) for scenario in SCENARIOS}
+    assert {"default", "demo"} <= set(octets)
+    assert all(isinstance(value, int) and 1 <= value <= 254 for value in octets.values()), octets
+    assert len(set(octets.values())) == len(octets), octets
+
+
+def test_molecule_reads_only_what_make_testbed_writes():
+    """${VAR} in the configs: molecule's own or the test bed's (.env.yml), never one a script exports."""
+    testbed = (ROOT / "scripts" / "testbed.py").read_text()
+    for path in [BASE, *SCENARIOS]:
+        for name in INTERPOLATED.findall(path.read_text()):
+            assert name.startswith("MOLECULE_") or f'"{name}"' in testbed, f"{path}: ${{{name}}}"
+
+
+def test_scripts_set_no_scenario_settings():
+    for script in ("demo.sh", "molecule.sh"):
+        text = (ROOT / "scripts" / script).read_text()
+        assert "LAB10_SUBNET_OCTET" not in text
+        assert "images.env" not in text, f"{script} feeds molecule something a run by hand would miss"
+
+
+def test_molecule_reads_every_scenario(tmp_path):
+    """molecule itself parses and validates the configs (with stand-in values for the test bed's)."""
+    names = {name for path in [BASE, *SCENARIOS] for name in INTERPOLATED.findall(path.read_text())}
+    env = {name: "false" if name == "LABVM_PRIVILEGED" else "stand-in" for name in names}
+    (tmp_path / "env.yml").write_text(yaml.safe_dump({k: v for k, v in env.items() if not k.startswith("MOLECULE_")}))
+    molecule = Path(sys.executable).with_name("molecule")
+    result = subprocess.run(
+        [str(molecule), "--env-file", str(tmp_path / "env.yml"), "list", "--format", "plain"],
+        cwd=ROOT,
+        env={**os.environ, "PATH": f"{molecule.parent}:{os.environ['PATH']}"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    listed = {line.split()[3] for line in result.stdout.splitlines() if line.startswith("labvm-")}
+    assert listed == {scenario.parent.name for scenario in SCENARIOS}

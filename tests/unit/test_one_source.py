@@ -1,0 +1,87 @@
+"""Facts pinned in one place, and the places that must agree with them."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from playbook_run import ROOT
+
+sys.path.insert(0, str(ROOT / "scripts"))
+from testbed_lib import engine, jaeger_pins  # noqa: E402
+
+APP_PINS = ROOT / "roles" / "inventory_api" / "files" / "app" / "requirements.txt"
+PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)$")
+
+
+def pins(path: Path) -> dict[str, str]:
+    """{normalised name: version} of a requirements file; fails on a line that is not `name==version`."""
+    found = {}
+    for line in path.read_text().splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        match = PIN.match(line)
+        assert match, f"{path.name}: not an exact pin: {line!r}"
+        found[re.sub(r"[-_.]+", "-", match.group(1)).lower()] = match.group(2)
+    return found
+
+
+def test_each_python_package_is_pinned_once():
+    app, tools = pins(APP_PINS), pins(ROOT / "requirements.txt")
+    assert {"flask", "gunicorn", "opentelemetry-sdk"} <= set(app)
+    assert {"ansible-core", "molecule", "pytest"} <= set(tools)
+    assert sorted(set(app) & set(tools)) == []
+
+
+def test_the_tools_are_locked_against_the_apps_pins():
+    """make lock resolves the tools together with the app's pins, so the venv runs what the VMs run."""
+    assert "-r roles/inventory_api/files/app/requirements.txt" in (ROOT / "requirements.in").read_text().splitlines()
+
+
+def test_the_venv_has_the_apps_pins():
+    """make setup installed the app's file too (a stale venv fails here, not in an odd test elsewhere)."""
+    from importlib.metadata import version
+
+    for name in ("flask", "opentelemetry-sdk", "gunicorn"):
+        assert version(name) == pins(APP_PINS)[name]
+
+
+def test_the_local_jaeger_build_is_the_roles_default_release():
+    """The Go wrapper module pins the module version of the release roles/jaeger deploys."""
+    release = jaeger_pins.image_version(jaeger_pins.role_image(ROOT))
+    go_mod = ROOT / "scripts" / "testbed" / "go" / "jaeger" / "go.mod"
+    assert jaeger_pins.module_version(go_mod) == jaeger_pins.module_version_of(release)
+
+
+@pytest.mark.parametrize(("release", "module"), [("2.0.0", "v1.63.0"), ("2.13.0", "v1.76.0"), ("2.13.2", "v1.76.2")])
+def test_jaeger_release_to_module_version(release, module):
+    assert jaeger_pins.module_version_of(release) == module
+
+
+@pytest.mark.parametrize(
+    ("image", "tag"),
+    [("jaegertracing/jaeger:2.13.0", "2.13.0"), ("registry.example:5000/mirror/jaegertracing/jaeger:2.13.1", "2.13.1")],
+)
+def test_jaeger_image_version(image, tag):
+    assert jaeger_pins.image_version(image) == tag
+
+
+@pytest.mark.parametrize("image", ["jaegertracing/jaeger:latest", "registry.example:5000/jaeger"])
+def test_jaeger_image_without_a_release_tag_is_refused(image):
+    with pytest.raises(SystemExit, match="has no X.Y.Z tag"):
+        jaeger_pins.image_version(image)
+
+
+def test_integration_lab_vms_run_as_molecules():
+    (platform,) = yaml.safe_load((ROOT / ".config" / "molecule" / "config.yml").read_text())["platforms"]
+    unprivileged = engine.labvm_run_options(False)
+    assert unprivileged["cap_add"] == platform["capabilities"]
+    assert "SYS_ADMIN" in unprivileged["cap_add"] and "SYS_RESOURCE" not in unprivileged["cap_add"]
+    assert unprivileged["security_opt"] == ["seccomp=unconfined", "apparmor=unconfined"]
+    assert unprivileged["tmpfs"] == {"/run": "", "/run/lock": "", "/tmp": ""}  # noqa: S108 - in the container
+    assert unprivileged["cgroupns"] == "host"
+    assert "privileged" not in unprivileged
+    assert engine.labvm_run_options(True) == {"tmpfs": unprivileged["tmpfs"], "cgroupns": "host", "privileged": True}
