@@ -93,9 +93,10 @@ options:
   fail_fast:
     description:
       - Stop waiting for a service as soon as Jaeger holds a trace that settles it, that is a trace with the
-        O(parent_operation) span (without O(parent_operation), with a root span of the service) but no span
+        O(parent_operation) span of a served request (its HTTP status, when recorded, is 2xx) but no span
         that matches; the result is then the closest miss's RV(reason) (V(operation_unknown), V(too_short),
         V(too_long), V(parent_mismatch), V(attributes_mismatch)) instead of waiting for O(timeout).
+      - Needs O(operation) and O(parent_operation), and O(min_traces=1).
       - Meant for a check right after a request was sent, with O(since) set to when it was sent. The
         searches then ask Jaeger for the parent's traces without duration filters.
     type: bool
@@ -253,7 +254,7 @@ checks:
       the window; V(operation) a span named O(operation) exists, under O(parent_operation) when given;
       V(duration) it lasts within O(min_duration) and O(max_duration); V(attributes) it carries
       O(attributes); V(min_traces) enough traces match.
-  returned: when the parameters were usable
+  returned: always; every check is null when nothing could be asked
   type: list
   elements: dict
   contains:
@@ -410,6 +411,11 @@ def build(p, now_s):
     for name in ("min_traces", "concurrency", "search_limit"):
         if p[name] < 1:
             raise JaegerError("bad_parameter", f"{name} must be at least 1")
+    # fail_fast judges one served request's trace: it needs the span and its parent, and one trace.
+    if p["fail_fast"] and not (p["operation"] and p["parent_operation"]):
+        raise JaegerError("bad_parameter", "fail_fast needs operation and parent_operation")
+    if p["fail_fast"] and p["min_traces"] != 1:
+        raise JaegerError("bad_parameter", "fail_fast needs min_traces 1")
     start_us, window_text = parse_since(p["since"], now_s)
     plan = Plan(
         criteria_of(p),

@@ -95,8 +95,8 @@ class Evaluation:
     matched: [(trace, span)], newest first, one per trace. closest: (trace, span, misses) of the
     span that got furthest without matching, or None. furthest: the most STAGES any candidate span
     passed (0 when there is none). parent_seen: a trace holds the service's parent_operation span.
-    settled: the traces that hold their anchor span (parent_operation, else a root span of the
-    service), newest first: once such a trace is in Jaeger, its spans have all ended.
+    settled: the traces that hold their anchor span (a served parent_operation, see is_anchor),
+    newest first: once such a trace is in Jaeger, its spans have all ended.
     """
 
     def __init__(self, matched, closest, durations, furthest, parent_seen, settled):
@@ -118,12 +118,31 @@ def is_candidate(span, c):
     return of_service(span, c) and (c.operation is None or span.operation == c.operation)
 
 
+# Where OpenTelemetry's HTTP instrumentation puts a server span's status (new, then old conventions).
+STATUS_KEYS = ("http.response.status_code", "http.status_code")
+
+
+def answered_ok(span):
+    """A span of a request that got a 2xx answer (or one that says nothing about it)."""
+    for key in STATUS_KEYS:
+        if key in span.attributes:
+            try:
+                return 200 <= int(span.attributes[key]) < 300
+            except (TypeError, ValueError):
+                return False
+    return True
+
+
 def is_anchor(span, c):
-    if not of_service(span, c):
-        return False
-    if c.parent_operation is not None:
-        return span.operation == c.parent_operation
-    return span.parent_id is None
+    """The parent_operation span of a request that was served: once it is in, its trace is complete.
+
+    A refused request (401, 403) or an error never reaches the operation, so it settles nothing."""
+    return (
+        c.parent_operation is not None
+        and of_service(span, c)
+        and span.operation == c.parent_operation
+        and answered_ok(span)
+    )
 
 
 def evaluate(traces, c):

@@ -250,3 +250,32 @@ def test_a_bad_old_trace_does_not_hide_a_good_new_one():
     api = FakeApi({"a": [trace("a", child_ms=120, n=1), trace("a", n=2)]})
     [res] = run(api, [good("a")], timeout_s=0, fail_fast=True)
     assert res["ok"] is True
+
+
+def refused(service, status, n=0):
+    """A request the app turned away: its server span, no child, an HTTP status attribute."""
+    whole = without_child(service, n=n)
+    root = whole.spans[0]
+    root.attributes = {"http.response.status_code": status}
+    return whole
+
+
+@pytest.mark.parametrize("status", [401, 403, 500, "503"])
+def test_fail_fast_is_not_settled_by_a_refused_request(status):
+    # A 401 (no token) lands before the trigger's own trace: it says nothing about the span.
+    api, clock = FakeApi({"a": [refused("a", status)]}), Clock()
+    [res] = run(api, [good("a")], clock, timeout_s=3, fail_fast=True)
+    assert res["polls"] == 4 and clock.sleeps == [1, 1, 1]
+
+
+def test_fail_fast_settles_on_a_served_request_without_the_span():
+    api, clock = FakeApi({"a": [refused("a", 200)]}), Clock()
+    [res] = run(api, [good("a")], clock, timeout_s=30, fail_fast=True)
+    assert (res["reason"], res["polls"]) == ("operation_unknown", 1)
+
+
+def test_without_parent_operation_nothing_settles():
+    api, clock = FakeApi({"a": [without_child("a")]}), Clock()
+    c = Criteria("a", operation=CHILD, min_ms=300)
+    [res] = run(api, [c], clock, timeout_s=2, fail_fast=True)
+    assert res["polls"] == 3

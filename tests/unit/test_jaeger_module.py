@@ -428,6 +428,15 @@ def jaeger_query_empty_v1():
         ({"service": " "}, "service: service names must not be empty"),
         ({"service": "s", "interval": 0}, "interval must be at least 10ms"),
         ({"service": "s", "operation": ""}, "operation must not be empty"),
+        ({"service": "s", "fail_fast": True, "operation": "op"}, "fail_fast needs operation and parent_operation"),
+        (
+            {"service": "s", "fail_fast": True, "parent_operation": "p"},
+            "fail_fast needs operation and parent_operation",
+        ),
+        (
+            {"service": "s", "fail_fast": True, "operation": "o", "parent_operation": "p", "min_traces": 2},
+            "fail_fast needs min_traces 1",
+        ),
         ({"service": "s", "url": "jaeger:16686"}, "url: 'jaeger:16686' must look like"),
         (
             {"service": "s", "headers": {"X-Course": "t\u00e4\u4e2d"}},
