@@ -138,6 +138,21 @@ def test_a_summary_line_alone_is_a_timeout():
     assert [e["reason"] for e in scan_logs([SUMMARY.format(43)])["errors"]] == ["export_timeout"]
 
 
+@pytest.mark.parametrize(
+    ("lines", "reasons"),
+    [
+        # Within the export timeout (SUMMARY_WINDOW_S) of the transient error: its summary.
+        ([TRANSIENT.format(0), SUMMARY.format(15)], ["export_refused"]),
+        # Longer after: another export that used up its whole timeout.
+        ([TRANSIENT.format(0), SUMMARY.format(16)], ["export_refused", "export_timeout"]),
+        # Without timestamps nothing tells them apart: the summary follows its cause.
+        ([TRANSIENT.format(0)[31:], SUMMARY.format(59)[31:]], ["export_refused"]),
+    ],
+)
+def test_a_summary_line_belongs_to_the_error_before_it_only_within_the_export_timeout(lines, reasons):
+    assert [e["reason"] for e in scan_logs(lines)["errors"]] == reasons
+
+
 def test_errors_since_the_request_are_told_apart():
     at, _ = split_timestamp(TRANSIENT.format(41))
     found = scan_logs([TRANSIENT.format(40), TRANSIENT.format(50)], since=at)
