@@ -176,8 +176,11 @@ diagnosis:
       elements: str
 jaeger_search:
   description:
-    - V(none) when the verdict is final; V(once) when only Jaeger being down could change it (ask its query API
-      once, C(timeout=0)); V(wait) when the VM's side is healthy and only the trace can tell.
+    - V(none) when the verdict is final; V(once) when the request's trace being in Jaeger after all, or Jaeger
+      being down, could change it (a network failure, or an exporter error only the log shows): ask its query
+      API once, C(timeout=0); V(wait) when the VM's side is healthy and only the trace can tell.
+    - With O(jaeger), a trace that arrived (every check passed, or its parent span is there) outweighs an
+      exporter error or a failed probe, which stay in the evidence.
   returned: always
   type: str
 evidence:

@@ -166,6 +166,70 @@ def test_a_network_failure_with_jaeger_answering_stays_the_network():
     assert diagnose(found, {"reason": "unreachable", "msg": "DNS"})[0]["reason"] == "jaeger_unreachable"
 
 
+# --- errors only the log shows --------------------------------------------------------------------------
+
+UNAVAILABLE = {
+    "at": 1795612470.0,
+    "reason": "export_http_error",
+    "line": "ERROR exporter: Failed to export span batch code: 503, reason: Service Unavailable",
+}
+REFUSED = {"at": 1795612470.0, "reason": "export_refused", "line": "WARNING exporter: Transient error ... refused"}
+PARENT_ONLY = {
+    "reason": "operation_unknown",
+    "msg": "no span validate_inventory_cache",
+    "checks": [{"name": "service", "ok": True}, {"name": "parent_trace", "ok": True}, {"name": "operation", "ok": False}],
+}
+NO_PARENT = {"reason": "operation_unknown", "checks": [{"name": "service", "ok": True}, {"name": "parent_trace", "ok": False}]}
+
+
+def logged(*since, before=()):
+    """The healthy evidence (the probe's export accepted) with exporter errors in the log."""
+    logs = copy.deepcopy(HEALTHY["vm"]["evidence"]["logs"])
+    logs.update(errors=[*before, *since], errors_since=list(since))
+    logs["kept"] += ["2026-11-25T13:14:30.698Z " + error["line"] for error in (*before, *since)]
+    return evidence(logs=logs)
+
+
+def test_an_exporter_error_from_before_the_request_is_not_the_verdict():
+    diagnosis, search = diagnose(logged(before=[UNAVAILABLE]))
+    assert (diagnosis["reason"], search) == ("not_verified", "wait")
+
+
+def test_an_exporter_error_since_the_request_asks_jaeger_once():
+    diagnosis, search = diagnose(logged(UNAVAILABLE))
+    assert (diagnosis["reason"], search) == ("export_http_error", "once")
+
+
+@pytest.mark.parametrize(
+    ("error", "jaeger", "reason"),
+    [
+        # The trace arrived after all (a retry after Jaeger's 503): ok, the error kept as evidence.
+        (UNAVAILABLE, HEALTHY["jaeger"], "ok"),
+        (UNAVAILABLE, {"reason": "no_traces", "msg": "none since"}, "export_http_error"),
+        # Its parent span arrived, so the export works and the trace itself decides.
+        (UNAVAILABLE, PARENT_ONLY, "span_missing"),
+        # operation_unknown without the request's trace says nothing about the export.
+        (UNAVAILABLE, NO_PARENT, "export_http_error"),
+        (UNAVAILABLE, {"reason": "unreachable", "msg": "refused"}, "export_http_error"),
+        (REFUSED, {"reason": "unreachable", "msg": "refused"}, "jaeger_unreachable"),
+        (REFUSED, HEALTHY["jaeger"], "ok"),
+    ],
+)
+def test_jaeger_settles_a_verdict_only_the_log_shows(error, jaeger, reason):
+    diagnosis, search = diagnose(logged(error), jaeger)
+    assert (diagnosis["reason"], search) == (reason, "none")
+    assert any(error["line"] in line for line in diagnosis["evidence"])
+
+
+def test_a_trace_that_arrived_despite_a_failing_probe_is_ok():
+    found = evidence(probe={"ran": True, "outcome": "refused", "detail": "[Errno 111] Connection refused"})
+    diagnosis, _ = diagnose(found, HEALTHY["jaeger"])
+    assert diagnosis["reason"] == "ok"
+    assert "export_refused after the request, yet its trace reached Jaeger: [Errno 111] Connection refused" in (
+        diagnosis["evidence"]
+    )
+
+
 # --- the vocabulary -----------------------------------------------------------------------------------
 
 
