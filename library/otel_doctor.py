@@ -177,7 +177,7 @@ diagnosis:
 jaeger_search:
   description:
     - V(none) when the verdict is final; V(once) when the request's trace being in Jaeger after all, or Jaeger
-      being down, could change it (a network failure, or an exporter error only the log shows): ask its query
+      being down, could change it (a network failure, or an exporter error only the log shows), so ask its query
       API once, C(timeout=0); V(wait) when the VM's side is healthy and only the trace can tell.
     - With O(jaeger), a trace that arrived (every check passed, or its parent span is there) outweighs an
       exporter error or a failed probe, which stay in the evidence.
@@ -197,6 +197,7 @@ import traceback  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
+from ..module_utils.otel_doctor_classify import redact_userinfo  # noqa: E402
 from ..module_utils.otel_doctor_evidence import Gatherer  # noqa: E402
 from ..module_utils.otel_doctor_verdict import diagnose  # noqa: E402
 
@@ -243,7 +244,8 @@ def run_module():
                 since=p["since"],
             )
             if p["trigger_url"]:
-                evidence["trigger"] = {"url": p["trigger_url"], "status": p["trigger_status"], "epoch": p["since"]}
+                trigger_url = redact_userinfo(p["trigger_url"])
+                evidence["trigger"] = {"url": trigger_url, "status": p["trigger_status"], "epoch": p["since"]}
         criteria = {"operation": p["operation"], "parent_operation": p["parent_operation"]}
         diagnosis, search = diagnose(evidence, p["jaeger"], criteria)
     except Exception as exc:  # noqa: BLE001 -- one line; the traceback only with -vvv

@@ -100,12 +100,28 @@ def env_list_to_dict(items):
     return env
 
 
+# user:password@ (or token@) in a URL: the SDK's requests session sends it as Basic auth.
+URL_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)[^/\s@?#'\"]+@")
+
+
+def redact_userinfo(value):
+    """value with the credentials of every URL in it replaced by ***; lists and dicts throughout."""
+    if isinstance(value, str):
+        return URL_USERINFO.sub(r"\g<scheme>***@", value)
+    if isinstance(value, list):
+        return [redact_userinfo(item) for item in value]
+    if isinstance(value, dict):
+        return {key: redact_userinfo(item) for key, item in value.items()}
+    return value
+
+
 def shown_value(key, value):
-    """What the doctor may print of a variable: OTEL settings, never headers or anything else."""
+    """What the doctor may print of a variable: OTEL settings (without a URL's credentials), never
+    headers or anything else."""
     if value is None:
         return "(not set)"
     if key.startswith("OTEL_") and "HEADERS" not in key:
-        return value
+        return redact_userinfo(value)
     return "(value hidden)"
 
 

@@ -9,7 +9,7 @@ Kept compatible with Python 3.8.
 
 from __future__ import annotations
 
-from .otel_doctor_classify import classify_probe, is_network_failure
+from .otel_doctor_classify import classify_probe, is_network_failure, redact_userinfo
 from .otel_doctor_vocabulary import verdict
 
 # jaeger_trace reasons -> doctor reasons (the check found the trace, but not as the lab wants it).
@@ -253,4 +253,5 @@ def diagnose(evidence, jaeger=None, criteria=None):
             reason, facts["query_detail"] = "not_verified", "no query URL was given"
     if detail:
         facts["detail"] = detail
-    return verdict(reason, facts, lines), (SEARCH_NONE if jaeger else search)
+    # Evidence passed back in, or Jaeger's answer, may still name a URL with credentials.
+    return redact_userinfo(verdict(reason, facts, lines)), (SEARCH_NONE if jaeger else search)

@@ -103,6 +103,39 @@ def test_without_python_in_the_container_the_log_decides():
     assert any("probe from inside the container: not run" in line for line in diagnosis["evidence"])
 
 
+def test_credentials_in_the_endpoint_reach_the_probe_but_not_the_evidence():
+    """A student's https://user:password@ endpoint: the probe authenticates like the SDK, nothing shows it."""
+    endpoint = "http://172.28.13.200:4318"
+    secret = "http://lab:s3cret@172.28.13.200:4318"
+    probed = []
+
+    def runner(argv, timeout=30):
+        found = next(x for x in HEALTHY["exchanges"] if x["argv"][:2] == argv[:2])
+        if argv[1] == "exec":
+            probed.append(json.loads(argv[-1])["url"])
+        return found["rc"], found["stdout"].replace(endpoint, secret), found["stderr"]
+
+    gathered = Gatherer("docker", run=runner, **HEALTHY["gather"]).gather(expected=HEALTHY["vm"]["evidence"]["expected"])
+    diagnosis, _ = diagnose(gathered, HEALTHY["jaeger"])
+    assert probed == [secret + "/v1/traces"]
+    assert gathered["endpoint"]["url"] == "http://***@172.28.13.200:4318/v1/traces"
+    assert gathered.get("env_diff") == [] and gathered["env"]["OTEL_EXPORTER_OTLP_ENDPOINT"].startswith("http://***@")
+    assert "s3cret" not in json.dumps(gathered) + json.dumps(diagnosis)
+
+
+def test_credentials_in_the_trigger_url_do_not_reach_the_evidence(capsys):
+    url = "http://admin:s3cret@127.0.0.1:5000/api/v1/inventory"
+    _, result = run({"docker": "/nonexistent/docker", "trigger_url": url, "trigger_status": 200}, capsys)
+    assert result["evidence"]["trigger"]["url"] == "http://***@127.0.0.1:5000/api/v1/inventory"
+
+
+def test_credentials_in_evidence_passed_back_do_not_reach_the_verdict(capsys):
+    found = evidence(trigger={"url": "http://admin:s3cret@127.0.0.1:5000/api/v1/inventory", "status": 500})
+    rc, result = run({"evidence": found, "jaeger": {"reason": "no_traces", "msg": "none"}}, capsys)
+    assert result["diagnosis"]["reason"] == "trigger_failed"
+    assert "s3cret" not in json.dumps(result["diagnosis"]) + result["msg"]
+
+
 # --- the verdict's order ------------------------------------------------------------------------------
 
 
