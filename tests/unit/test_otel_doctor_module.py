@@ -115,7 +115,8 @@ def test_credentials_in_the_endpoint_reach_the_probe_but_not_the_evidence():
             probed.append(json.loads(argv[-1])["url"])
         return found["rc"], found["stdout"].replace(endpoint, secret), found["stderr"]
 
-    gathered = Gatherer("docker", run=runner, **HEALTHY["gather"]).gather(expected=HEALTHY["vm"]["evidence"]["expected"])
+    expected = HEALTHY["vm"]["evidence"]["expected"]
+    gathered = Gatherer("docker", run=runner, **HEALTHY["gather"]).gather(expected=expected)
     diagnosis, _ = diagnose(gathered, HEALTHY["jaeger"])
     assert probed == [secret + "/v1/traces"]
     assert gathered["endpoint"]["url"] == "http://***@172.28.13.200:4318/v1/traces"
@@ -207,12 +208,13 @@ UNAVAILABLE = {
     "line": "ERROR exporter: Failed to export span batch code: 503, reason: Service Unavailable",
 }
 REFUSED = {"at": 1795612470.0, "reason": "export_refused", "line": "WARNING exporter: Transient error ... refused"}
+SERVICE_OK = {"name": "service", "ok": True}
 PARENT_ONLY = {
     "reason": "operation_unknown",
     "msg": "no span validate_inventory_cache",
-    "checks": [{"name": "service", "ok": True}, {"name": "parent_trace", "ok": True}, {"name": "operation", "ok": False}],
+    "checks": [SERVICE_OK, {"name": "parent_trace", "ok": True}, {"name": "operation", "ok": False}],
 }
-NO_PARENT = {"reason": "operation_unknown", "checks": [{"name": "service", "ok": True}, {"name": "parent_trace", "ok": False}]}
+NO_PARENT = {"reason": "operation_unknown", "checks": [SERVICE_OK, {"name": "parent_trace", "ok": False}]}
 
 
 def logged(*since, before=()):
@@ -258,8 +260,9 @@ def test_a_trace_that_arrived_despite_a_failing_probe_is_ok():
     found = evidence(probe={"ran": True, "outcome": "refused", "detail": "[Errno 111] Connection refused"})
     diagnosis, _ = diagnose(found, HEALTHY["jaeger"])
     assert diagnosis["reason"] == "ok"
-    assert "export_refused after the request, yet its trace reached Jaeger: [Errno 111] Connection refused" in (
-        diagnosis["evidence"]
+    assert (
+        "export_refused after the request, yet its trace reached Jaeger: [Errno 111] Connection refused"
+        in (diagnosis["evidence"])
     )
 
 
