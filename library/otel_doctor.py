@@ -68,9 +68,22 @@ options:
     default: 5
   since:
     description:
-      - Epoch seconds of the request that should have made a trace; exporter errors logged from then on
-        count even when the probe succeeds.
+      - Epoch seconds of the request that should have made a trace, on the controller's clock; exporter
+        errors logged from then on count even when the probe succeeds.
+      - Only a fallback for O(trigger_date), which is on the clock the spans and the log carry.
     type: float
+  trigger_date:
+    description:
+      - The C(Date) header of the response to that request, on the app's clock (the VM's), which the spans
+        and the container's log carry too. With it the request counts from this date less
+        O(trigger_elapsed) and one second (both are whole seconds), whatever the controller's clock says;
+        RV(since) is that moment.
+      - Without it, or when it cannot be read, O(since) is used.
+    type: str
+  trigger_elapsed:
+    description: Seconds the request took (the C(elapsed) of C(ansible.builtin.uri), whole seconds).
+    type: float
+    default: 0
   trigger_url:
     description: The URL of that request, for the evidence.
     type: str
@@ -187,6 +200,12 @@ evidence:
   description: The structured evidence (no secrets), to pass back as O(evidence).
   returned: always
   type: dict
+since:
+  description:
+    - Epoch seconds from which the request's trace counts, on the VM's clock when O(trigger_date) was
+      readable, else O(since); what to give C(jaeger_trace) as C(since) (with C(@)).
+  returned: when gathered with O(since) or O(trigger_date)
+  type: float
 msg:
   description: The verdict in one line.
   returned: always
@@ -197,7 +216,7 @@ import traceback  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
-from ..module_utils.otel_doctor_classify import redact_userinfo  # noqa: E402
+from ..module_utils.otel_doctor_classify import redact_userinfo, reference_time  # noqa: E402
 from ..module_utils.otel_doctor_evidence import Gatherer  # noqa: E402
 from ..module_utils.otel_doctor_verdict import diagnose  # noqa: E402
 
@@ -214,6 +233,8 @@ def run_module():
             "python": {"type": "list", "elements": "str", "default": ["/opt/venv/bin/python", "python3", "python"]},
             "log_lines": {"type": "int", "default": 5},
             "since": {"type": "float"},
+            "trigger_date": {"type": "str"},
+            "trigger_elapsed": {"type": "float", "default": 0},
             "trigger_url": {"type": "str"},
             "trigger_status": {"type": "int"},
             "operation": {"type": "str", "default": "validate_inventory_cache"},
@@ -234,6 +255,7 @@ def run_module():
     try:
         evidence = p["evidence"]
         if evidence is None:
+            since = reference_time(p["trigger_date"], p["trigger_elapsed"], p["since"])
             gatherer = Gatherer(p["docker"], p["compose_file"], p["project"], p["service"])
             evidence = gatherer.gather(
                 expected=p["expected_service_name"],
@@ -241,11 +263,12 @@ def run_module():
                 probe_timeout=p["probe_timeout"],
                 pythons=p["python"],
                 keep_lines=p["log_lines"],
-                since=p["since"],
+                since=since["epoch"],
             )
+            evidence["since"] = since
             if p["trigger_url"]:
                 trigger_url = redact_userinfo(p["trigger_url"])
-                evidence["trigger"] = {"url": trigger_url, "status": p["trigger_status"], "epoch": p["since"]}
+                evidence["trigger"] = {"url": trigger_url, "status": p["trigger_status"], "epoch": since["epoch"]}
         criteria = {"operation": p["operation"], "parent_operation": p["parent_operation"]}
         diagnosis, search = diagnose(evidence, p["jaeger"], criteria)
     except Exception as exc:  # noqa: BLE001 -- one line; the traceback only with -vvv
@@ -257,6 +280,7 @@ def run_module():
         diagnosis=diagnosis,
         jaeger_search=search,
         evidence=evidence,
+        since=(evidence.get("since") or {}).get("epoch"),
         msg="{reason} ({hop}): {msg}".format(**diagnosis) if diagnosis["hop"] else diagnosis["msg"],
     )
 

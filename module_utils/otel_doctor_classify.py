@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from urllib.parse import unquote, urlsplit
 
 # --- what the SDK does with the environment (opentelemetry-exporter-otlp-proto-http 1.45) ------
@@ -141,6 +142,31 @@ def env_differences(compose_env, container_env, image_env):
     for key in sorted(set(container_env) - set(compose_env) - set(image_env)):
         differences.append((key, None, container_env[key]))
     return differences
+
+
+# --- the clock the spans carry -----------------------------------------------------------------------
+
+
+def reference_time(date_header, elapsed, fallback):
+    """{epoch, source}: from when the request's trace and log lines count.
+
+    The response's Date header is the app's clock, the one its spans and the container's log carry;
+    the controller's clock (fallback) may be seconds off. Date is whole seconds, truncated, and so
+    is the uri module's elapsed: the request started after Date - elapsed - 1 s."""
+    try:
+        moment = parsedate_to_datetime(date_header) if date_header else None
+    except (TypeError, ValueError, IndexError):
+        moment = None
+    if moment is not None:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)  # noqa: UP017 -- Python 3.8 on the VM
+        elapsed = float(elapsed or 0)
+        return {
+            "epoch": moment.timestamp() - elapsed - 1,
+            "source": f"the response's Date header {date_header} (the app's clock), less {elapsed:g} s taken and 1 s",
+        }
+    source = "the controller's clock" + (f" (unreadable Date header {date_header!r})" if date_header else "")
+    return {"epoch": fallback, "source": source}
 
 
 # --- exporter log lines -----------------------------------------------------------------------------

@@ -9,6 +9,8 @@ Kept compatible with Python 3.8.
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from .otel_doctor_classify import classify_probe, is_network_failure, redact_userinfo
 from .otel_doctor_vocabulary import verdict
 
@@ -122,6 +124,11 @@ def evidence_lines(evidence, jaeger=None):
     trigger = evidence.get("trigger") or {}
     if trigger.get("url"):
         lines.append("request GET {}: HTTP {}".format(trigger["url"], trigger.get("status")))
+    since = evidence.get("since") or {}
+    if since.get("epoch") is not None:
+        moment = datetime.fromtimestamp(since["epoch"], timezone.utc)  # noqa: UP017 -- Python 3.8 on the VM
+        shown = moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:23]
+        lines.append("traces and log lines count from {}Z: {}".format(shown, since.get("source")))
     if jaeger:
         lines.extend(describe_jaeger(jaeger))
     return lines

@@ -9,6 +9,7 @@ from ansible.module_utils.otel_doctor_classify import (
     env_differences,
     env_list_to_dict,
     redact_userinfo,
+    reference_time,
     resolve_ca_bundle,
     resolve_client_cert,
     resolve_traces_endpoint,
@@ -147,6 +148,27 @@ def test_docker_timestamps_are_read_to_the_microsecond():
     at, text = split_timestamp("2026-11-25T13:14:30.698123456Z 2026-11-25 13:14:30,698 [8] WARNING x")
     assert (round(at, 6), text) == (1795612470.698123, "2026-11-25 13:14:30,698 [8] WARNING x")
     assert split_timestamp("no stamp") == (None, "no stamp")
+
+
+DATE = "Wed, 25 Nov 2026 13:14:30 GMT"  # 1795612470
+
+
+@pytest.mark.parametrize(
+    ("date", "elapsed", "epoch"),
+    [
+        # Both whole seconds, truncated: the request began after Date - elapsed - 1.
+        (DATE, 0, 1795612469),
+        (DATE, 2, 1795612467),
+        ("Wed, 25 Nov 2026 15:14:30 +0200", 0, 1795612469),
+        # Unreadable or absent: the controller's clock.
+        ("yesterday", 0, 1000.5),
+        (None, 0, 1000.5),
+    ],
+)
+def test_the_request_is_dated_by_the_apps_clock(date, elapsed, epoch):
+    found = reference_time(date, elapsed, 1000.5)
+    assert found["epoch"] == epoch
+    assert ("(the app's clock)" in found["source"]) is (epoch != 1000.5)
 
 
 STAMP = "2026-11-25T13:15:{:02d}.000000000Z "

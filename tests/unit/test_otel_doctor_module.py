@@ -44,6 +44,22 @@ def test_deciding_with_jaeger_touches_no_host(capsys, monkeypatch):
     assert (result["diagnosis"]["reason"], result["diagnosis"]["ok"], result["jaeger_search"]) == ("ok", True, "none")
 
 
+def test_the_request_counts_from_the_apps_clock_not_the_controllers(capsys):
+    """The controller's since is 5 s ahead of the app's Date header: the app's clock wins."""
+    params = {"docker": "/nonexistent/docker", "since": 1795612475.0, "trigger_date": "Wed, 25 Nov 2026 13:14:30 GMT"}
+    rc, result = run(dict(params, trigger_elapsed=1), capsys)
+    assert rc == 0 and result["since"] == 1795612468.0
+    assert (
+        "traces and log lines count from 2026-11-25T13:14:28.000Z: the response's Date header"
+        in (result["diagnosis"]["evidence"][-1])
+    )
+
+
+def test_without_a_date_header_the_controllers_clock_is_used(capsys):
+    _, result = run({"docker": "/nonexistent/docker", "since": 1795612475.0}, capsys)
+    assert result["since"] == 1795612475.0
+
+
 def test_a_diagnosed_fault_is_a_result_not_a_failure(capsys):
     rc, result = run({"evidence": evidence(env_diff=[{"key": "K", "compose": "1", "container": "2"}])}, capsys)
     assert rc == 0 and "failed" not in result
