@@ -59,6 +59,7 @@ options:
     description:
       - Interpreters to try for the probe, in the container, after the one next to the container's command
         and the one in its C(VIRTUAL_ENV).
+      - The default is C(DEFAULT_PYTHONS) of C(module_utils/otel_doctor_evidence.py).
     type: list
     elements: str
     default: [/opt/venv/bin/python, python3, python]
@@ -91,13 +92,17 @@ options:
     description: Its HTTP status (-1 for no answer); a failed request explains a missing trace.
     type: int
   operation:
-    description: The span the lab looks for, for the messages.
+    description: The span the lab looks for, for the messages (default from C(module_utils/lab_criteria.py)).
     type: str
     default: validate_inventory_cache
   parent_operation:
     description: Its parent span, for the messages.
     type: str
     default: GET /api/v1/inventory
+  min_duration_ms:
+    description: The span's minimum duration in milliseconds, for the messages.
+    type: int
+    default: 300
   evidence:
     description:
       - RV(evidence) of an earlier run. With it nothing is gathered again and the module does not touch the host;
@@ -217,7 +222,8 @@ import traceback  # noqa: E402
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
 from ..module_utils.otel_doctor_classify import redact_userinfo, reference_time  # noqa: E402
-from ..module_utils.otel_doctor_evidence import Gatherer  # noqa: E402
+from ..module_utils.lab_criteria import MIN_DURATION_MS, OPERATION, PARENT_OPERATION  # noqa: E402
+from ..module_utils.otel_doctor_evidence import DEFAULT_PYTHONS, Gatherer  # noqa: E402
 from ..module_utils.otel_doctor_verdict import diagnose  # noqa: E402
 
 
@@ -230,15 +236,16 @@ def run_module():
             "expected_service_name": {"type": "str"},
             "probe": {"type": "bool", "default": True},
             "probe_timeout": {"type": "float", "default": 3},
-            "python": {"type": "list", "elements": "str", "default": ["/opt/venv/bin/python", "python3", "python"]},
+            "python": {"type": "list", "elements": "str", "default": list(DEFAULT_PYTHONS)},
             "log_lines": {"type": "int", "default": 5},
             "since": {"type": "float"},
             "trigger_date": {"type": "str"},
             "trigger_elapsed": {"type": "float", "default": 0},
             "trigger_url": {"type": "str"},
             "trigger_status": {"type": "int"},
-            "operation": {"type": "str", "default": "validate_inventory_cache"},
-            "parent_operation": {"type": "str", "default": "GET /api/v1/inventory"},
+            "operation": {"type": "str", "default": OPERATION},
+            "parent_operation": {"type": "str", "default": PARENT_OPERATION},
+            "min_duration_ms": {"type": "int", "default": MIN_DURATION_MS},
             "evidence": {"type": "dict"},
             "jaeger": {"type": "dict"},
             "docker": {"type": "str", "default": "docker"},
@@ -269,7 +276,7 @@ def run_module():
             if p["trigger_url"]:
                 trigger_url = redact_userinfo(p["trigger_url"])
                 evidence["trigger"] = {"url": trigger_url, "status": p["trigger_status"], "epoch": since["epoch"]}
-        criteria = {"operation": p["operation"], "parent_operation": p["parent_operation"]}
+        criteria = {key: p[key] for key in ("operation", "parent_operation", "min_duration_ms")}
         diagnosis, search = diagnose(evidence, p["jaeger"], criteria)
     except Exception as exc:  # noqa: BLE001 -- one line; the traceback only with -vvv
         module.fail_json(
