@@ -221,8 +221,8 @@ import traceback  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
-from ..module_utils.otel_doctor_classify import redact_userinfo, reference_time  # noqa: E402
 from ..module_utils.lab_criteria import MIN_DURATION_MS, OPERATION, PARENT_OPERATION  # noqa: E402
+from ..module_utils.otel_doctor_classify import redact_userinfo, reference_time  # noqa: E402
 from ..module_utils.otel_doctor_evidence import DEFAULT_PYTHONS, Gatherer  # noqa: E402
 from ..module_utils.otel_doctor_verdict import diagnose  # noqa: E402
 
