@@ -59,6 +59,7 @@ options:
     description:
       - Interpreters to try for the probe, in the container, after the one next to the container's command
         and the one in its C(VIRTUAL_ENV).
+      - The default is C(DEFAULT_PYTHONS) of C(module_utils/otel_doctor_evidence.py).
     type: list
     elements: str
     default: [/opt/venv/bin/python, python3, python]
@@ -68,9 +69,22 @@ options:
     default: 5
   since:
     description:
-      - Epoch seconds of the request that should have made a trace; exporter errors logged from then on
-        count even when the probe succeeds.
+      - Epoch seconds of the request that should have made a trace, on the controller's clock; exporter
+        errors logged from then on count even when the probe succeeds.
+      - Only a fallback for O(trigger_date), which is on the clock the spans and the log carry.
     type: float
+  trigger_date:
+    description:
+      - The C(Date) header of the response to that request, on the app's clock (the VM's), which the spans
+        and the container's log carry too. With it the request counts from this date less
+        O(trigger_elapsed) and one second (both are whole seconds), whatever the controller's clock says;
+        RV(since) is that moment.
+      - Without it, or when it cannot be read, O(since) is used.
+    type: str
+  trigger_elapsed:
+    description: Seconds the request took (the C(elapsed) of C(ansible.builtin.uri), whole seconds).
+    type: float
+    default: 0
   trigger_url:
     description: The URL of that request, for the evidence.
     type: str
@@ -78,13 +92,17 @@ options:
     description: Its HTTP status (-1 for no answer); a failed request explains a missing trace.
     type: int
   operation:
-    description: The span the lab looks for, for the messages.
+    description: The span the lab looks for, for the messages (default from C(module_utils/lab_criteria.py)).
     type: str
     default: validate_inventory_cache
   parent_operation:
     description: Its parent span, for the messages.
     type: str
     default: GET /api/v1/inventory
+  min_duration_ms:
+    description: The span's minimum duration in milliseconds, for the messages.
+    type: int
+    default: 300
   evidence:
     description:
       - RV(evidence) of an earlier run. With it nothing is gathered again and the module does not touch the host;
@@ -176,14 +194,23 @@ diagnosis:
       elements: str
 jaeger_search:
   description:
-    - V(none) when the verdict is final; V(once) when only Jaeger being down could change it (ask its query API
-      once, C(timeout=0)); V(wait) when the VM's side is healthy and only the trace can tell.
+    - V(none) when the verdict is final; V(once) when the request's trace being in Jaeger after all, or Jaeger
+      being down, could change it (a network failure, or an exporter error only the log shows), so ask its query
+      API once, C(timeout=0); V(wait) when the VM's side is healthy and only the trace can tell.
+    - With O(jaeger), a trace that arrived (every check passed, or its parent span is there) outweighs an
+      exporter error or a failed probe, which stay in the evidence.
   returned: always
   type: str
 evidence:
   description: The structured evidence (no secrets), to pass back as O(evidence).
   returned: always
   type: dict
+since:
+  description:
+    - Epoch seconds from which the request's trace counts, on the VM's clock when O(trigger_date) was
+      readable, else O(since); what to give C(jaeger_trace) as C(since) (with C(@)).
+  returned: when gathered with O(since) or O(trigger_date)
+  type: float
 msg:
   description: The verdict in one line.
   returned: always
@@ -194,7 +221,9 @@ import traceback  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
-from ..module_utils.otel_doctor_evidence import Gatherer  # noqa: E402
+from ..module_utils.lab_criteria import MIN_DURATION_MS, OPERATION, PARENT_OPERATION  # noqa: E402
+from ..module_utils.otel_doctor_classify import redact_userinfo, reference_time  # noqa: E402
+from ..module_utils.otel_doctor_evidence import DEFAULT_PYTHONS, Gatherer  # noqa: E402
 from ..module_utils.otel_doctor_verdict import diagnose  # noqa: E402
 
 
@@ -207,13 +236,16 @@ def run_module():
             "expected_service_name": {"type": "str"},
             "probe": {"type": "bool", "default": True},
             "probe_timeout": {"type": "float", "default": 3},
-            "python": {"type": "list", "elements": "str", "default": ["/opt/venv/bin/python", "python3", "python"]},
+            "python": {"type": "list", "elements": "str", "default": list(DEFAULT_PYTHONS)},
             "log_lines": {"type": "int", "default": 5},
             "since": {"type": "float"},
+            "trigger_date": {"type": "str"},
+            "trigger_elapsed": {"type": "float", "default": 0},
             "trigger_url": {"type": "str"},
             "trigger_status": {"type": "int"},
-            "operation": {"type": "str", "default": "validate_inventory_cache"},
-            "parent_operation": {"type": "str", "default": "GET /api/v1/inventory"},
+            "operation": {"type": "str", "default": OPERATION},
+            "parent_operation": {"type": "str", "default": PARENT_OPERATION},
+            "min_duration_ms": {"type": "int", "default": MIN_DURATION_MS},
             "evidence": {"type": "dict"},
             "jaeger": {"type": "dict"},
             "docker": {"type": "str", "default": "docker"},
@@ -230,6 +262,7 @@ def run_module():
     try:
         evidence = p["evidence"]
         if evidence is None:
+            since = reference_time(p["trigger_date"], p["trigger_elapsed"], p["since"])
             gatherer = Gatherer(p["docker"], p["compose_file"], p["project"], p["service"])
             evidence = gatherer.gather(
                 expected=p["expected_service_name"],
@@ -237,11 +270,13 @@ def run_module():
                 probe_timeout=p["probe_timeout"],
                 pythons=p["python"],
                 keep_lines=p["log_lines"],
-                since=p["since"],
+                since=since["epoch"],
             )
+            evidence["since"] = since
             if p["trigger_url"]:
-                evidence["trigger"] = {"url": p["trigger_url"], "status": p["trigger_status"], "epoch": p["since"]}
-        criteria = {"operation": p["operation"], "parent_operation": p["parent_operation"]}
+                trigger_url = redact_userinfo(p["trigger_url"])
+                evidence["trigger"] = {"url": trigger_url, "status": p["trigger_status"], "epoch": since["epoch"]}
+        criteria = {key: p[key] for key in ("operation", "parent_operation", "min_duration_ms")}
         diagnosis, search = diagnose(evidence, p["jaeger"], criteria)
     except Exception as exc:  # noqa: BLE001 -- one line; the traceback only with -vvv
         module.fail_json(
@@ -252,6 +287,7 @@ def run_module():
         diagnosis=diagnosis,
         jaeger_search=search,
         evidence=evidence,
+        since=(evidence.get("since") or {}).get("epoch"),
         msg="{reason} ({hop}): {msg}".format(**diagnosis) if diagnosis["hop"] else diagnosis["msg"],
     )
 

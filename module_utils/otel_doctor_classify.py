@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from urllib.parse import unquote, urlsplit
 
 # --- what the SDK does with the environment (opentelemetry-exporter-otlp-proto-http 1.45) ------
@@ -100,12 +101,28 @@ def env_list_to_dict(items):
     return env
 
 
+# user:password@ (or token@) in a URL: the SDK's requests session sends it as Basic auth.
+URL_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)[^/\s@?#'\"]+@")
+
+
+def redact_userinfo(value):
+    """value with the credentials of every URL in it replaced by ***; lists and dicts throughout."""
+    if isinstance(value, str):
+        return URL_USERINFO.sub(r"\g<scheme>***@", value)
+    if isinstance(value, list):
+        return [redact_userinfo(item) for item in value]
+    if isinstance(value, dict):
+        return {key: redact_userinfo(item) for key, item in value.items()}
+    return value
+
+
 def shown_value(key, value):
-    """What the doctor may print of a variable: OTEL settings, never headers or anything else."""
+    """What the doctor may print of a variable: OTEL settings (without a URL's credentials), never
+    headers or anything else."""
     if value is None:
         return "(not set)"
     if key.startswith("OTEL_") and "HEADERS" not in key:
-        return value
+        return redact_userinfo(value)
     return "(value hidden)"
 
 
@@ -125,6 +142,31 @@ def env_differences(compose_env, container_env, image_env):
     for key in sorted(set(container_env) - set(compose_env) - set(image_env)):
         differences.append((key, None, container_env[key]))
     return differences
+
+
+# --- the clock the spans carry -----------------------------------------------------------------------
+
+
+def reference_time(date_header, elapsed, fallback):
+    """{epoch, source}: from when the request's trace and log lines count.
+
+    The response's Date header is the app's clock, the one its spans and the container's log carry;
+    the controller's clock (fallback) may be seconds off. Date is whole seconds, truncated, and so
+    is the uri module's elapsed: the request started after Date - elapsed - 1 s."""
+    try:
+        moment = parsedate_to_datetime(date_header) if date_header else None
+    except (TypeError, ValueError, IndexError):
+        moment = None
+    if moment is not None:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)  # noqa: UP017 -- Python 3.8 on the VM
+        elapsed = float(elapsed or 0)
+        return {
+            "epoch": moment.timestamp() - elapsed - 1,
+            "source": f"the response's Date header {date_header} (the app's clock), less {elapsed:g} s taken and 1 s",
+        }
+    source = "the controller's clock" + (f" (unreadable Date header {date_header!r})" if date_header else "")
+    return {"epoch": fallback, "source": source}
 
 
 # --- exporter log lines -----------------------------------------------------------------------------

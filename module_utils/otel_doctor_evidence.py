@@ -5,8 +5,9 @@
 gather() asks, in order: the service's container (by compose labels, so a broken compose file
 does not hide it), its inspect data and its image's environment, the compose file as compose
 resolves it, the container's log since it started, and the probe from inside it. Nothing secret
-leaves this module: the environment is reduced to differences and OTEL values, and the probe
-prints header names only. Kept compatible with Python 3.8.
+leaves this module: the environment is reduced to differences and OTEL values, the probe prints
+header names only, and a URL's credentials (https://user:password@...) are replaced by ***.
+Kept compatible with Python 3.8.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from .otel_doctor_classify import (
     effective_service_name,
     env_differences,
     env_list_to_dict,
+    redact_userinfo,
     resolve_ca_bundle,
     resolve_client_cert,
     resolve_traces_endpoint,
@@ -213,4 +215,5 @@ class Gatherer:
                 "client_key": key,
             }
             evidence["probe"] = self.probe(container_id, self.pythons(inspect, pythons), args)
-        return evidence
+        # The endpoint, the app's log and the probe may name a URL with credentials.
+        return redact_userinfo(evidence)

@@ -12,7 +12,7 @@ the OTLP headers are read from there and sent, but only their names are printed.
 from __future__ import annotations
 
 PROBE = r"""
-import errno, json, os, socket, ssl, sys, time
+import base64, errno, json, os, socket, ssl, sys, time
 import http.client
 from urllib.parse import unquote, urlsplit
 try:
@@ -58,6 +58,12 @@ def run(args, out):
         name, sep, value = item.partition("=")
         if sep and name.strip():
             headers[unquote(name.strip())] = unquote(value.strip())
+    if parts.username is not None:
+        # requests (the SDK's session) sends a URL's credentials as Basic auth, over any header.
+        pair = "%s:%s" % (unquote(parts.username), unquote(parts.password or ""))
+        for name in [h for h in headers if h.lower() == "authorization"]:
+            del headers[name]
+        headers["Authorization"] = "Basic " + base64.b64encode(pair.encode("latin1")).decode("ascii")
     out["header_names"] = sorted(h for h in headers if h not in ("Content-Type", "User-Agent"))
     if getproxies is not None:
         proxy = getproxies().get(parts.scheme)

@@ -9,7 +9,9 @@ Kept compatible with Python 3.8.
 
 from __future__ import annotations
 
-from .otel_doctor_classify import classify_probe, is_network_failure
+from datetime import datetime, timezone
+
+from .otel_doctor_classify import classify_probe, is_network_failure, redact_userinfo
 from .otel_doctor_vocabulary import verdict
 
 # jaeger_trace reasons -> doctor reasons (the check found the trace, but not as the lab wants it).
@@ -122,6 +124,11 @@ def evidence_lines(evidence, jaeger=None):
     trigger = evidence.get("trigger") or {}
     if trigger.get("url"):
         lines.append("request GET {}: HTTP {}".format(trigger["url"], trigger.get("status")))
+    since = evidence.get("since") or {}
+    if since.get("epoch") is not None:
+        moment = datetime.fromtimestamp(since["epoch"], timezone.utc)  # noqa: UP017 -- Python 3.8 on the VM
+        shown = moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:23]
+        lines.append("traces and log lines count from {}Z: {}".format(shown, since.get("source")))
     if jaeger:
         lines.extend(describe_jaeger(jaeger))
     return lines
@@ -161,37 +168,40 @@ def _facts(evidence, jaeger, criteria):
 
 
 def _vm_reason(evidence, facts):
-    """(reason, detail) proven by the VM's own evidence, or (None, None)."""
+    """(reason, detail, from_log) proven by the VM's own evidence, or (None, None, False).
+
+    from_log: only the container's log witnesses it (an error line since the request), which a
+    transient failure or an endpoint the probe does not know can also explain."""
     docker, compose = evidence.get("docker") or {}, evidence.get("compose") or {}
     container, logs = evidence.get("container"), evidence.get("logs") or {}
     if not docker.get("ok", True):
-        return "docker_unavailable", docker.get("error")
+        return "docker_unavailable", docker.get("error"), False
     if not container:
-        return ("container_missing" if compose.get("exists") else "compose_missing"), None
+        return ("container_missing" if compose.get("exists") else "compose_missing"), None, False
     if not container.get("running") or container.get("restarting"):
-        return "container_down", None
+        return "container_down", None, False
     if compose.get("exists") and compose.get("error"):
-        return "compose_invalid", compose["error"]
+        return "compose_invalid", compose["error"], False
     if evidence.get("env_diff"):
-        return "not_restarted", None
+        return "not_restarted", None, False
     if evidence.get("tracing_off"):
-        return "tracing_off", evidence["tracing_off"]
+        return "tracing_off", evidence["tracing_off"], False
     if logs.get("tracing_off"):
-        return "tracing_off", logs["tracing_off"]
+        return "tracing_off", logs["tracing_off"], False
     expected = evidence.get("expected")
     actual = logs.get("app_service") or evidence.get("service_name")
     if expected and actual != expected:
         facts["actual"] = actual or facts["actual"]
-        return "service_name_mismatch", None
+        return "service_name_mismatch", None, False
     probe_reason = classify_probe(evidence.get("probe"))
     if probe_reason:
-        return probe_reason, (evidence.get("probe") or {}).get("detail")
+        return probe_reason, (evidence.get("probe") or {}).get("detail"), False
     # The probe could not run, or the endpoint takes exports but the app's exporter still fails
     # since the request (an endpoint in the app's code, say): the log is the witness.
     recent = logs.get("errors_since") if probe_reason is None else (logs.get("errors") or [])[-1:]
     if recent:
-        return recent[-1]["reason"], recent[-1]["line"]
-    return None, None
+        return recent[-1]["reason"], recent[-1]["line"], True
+    return None, None, False
 
 
 def _jaeger_reason(jaeger, evidence, facts):
@@ -212,20 +222,35 @@ def _jaeger_reason(jaeger, evidence, facts):
     return JAEGER_TRACE_REASONS.get(reason, "trace_mismatch"), jaeger.get("msg")
 
 
+def trace_arrived(jaeger):
+    """Jaeger holds the request's trace: every check passed, or at least its parent span is there."""
+    if not jaeger:
+        return False
+    if jaeger.get("reason") == "ok":
+        return True
+    return any(c.get("name") == "parent_trace" and c.get("ok") is True for c in jaeger.get("checks") or [])
+
+
 def diagnose(evidence, jaeger=None, criteria=None):
     """(diagnosis, jaeger_search): the verdict now, and what to ask Jaeger before it is final.
 
-    jaeger_search is "none" when the verdict is final, "once" when only Jaeger being down could
-    change it (a network failure), "wait" when the VM's side is healthy and only the trace can tell.
+    jaeger_search is "none" when the verdict is final, "once" when the trace being in Jaeger after
+    all, or Jaeger being down, could change it (a network failure, or an error only the log shows),
+    "wait" when the VM's side is healthy and only the trace can tell.
     """
     criteria = criteria or {}
     facts = _facts(evidence, jaeger, criteria)
     lines = evidence_lines(evidence, jaeger)
-    reason, detail = _vm_reason(evidence, facts)
+    reason, detail, from_log = _vm_reason(evidence, facts)
     search = SEARCH_NONE
-    if reason and is_network_failure(reason):
+    if reason and (from_log or is_network_failure(reason)):
         search = SEARCH_ONCE
-        if jaeger and jaeger.get("reason") == "unreachable":
+        if trace_arrived(jaeger):
+            # The trace landed all the same (a transient error, a retry, an endpoint set in the
+            # code): the hop is not broken for this request. The error stays in the evidence.
+            lines.append("{} after the request, yet its trace reached Jaeger: {}".format(reason, detail or "-"))
+            reason, detail = _jaeger_reason(jaeger, evidence, facts)
+        elif jaeger and jaeger.get("reason") == "unreachable" and is_network_failure(reason):
             reason = "jaeger_unreachable"
     elif reason is None:
         search = SEARCH_WAIT
@@ -235,4 +260,5 @@ def diagnose(evidence, jaeger=None, criteria=None):
             reason, facts["query_detail"] = "not_verified", "no query URL was given"
     if detail:
         facts["detail"] = detail
-    return verdict(reason, facts, lines), (SEARCH_NONE if jaeger else search)
+    # Evidence passed back in, or Jaeger's answer, may still name a URL with credentials.
+    return redact_userinfo(verdict(reason, facts, lines)), (SEARCH_NONE if jaeger else search)

@@ -213,7 +213,7 @@ VERDICTS = {
         False,
         "trace present, `validate_inventory_cache` missing",
         "The trace arrived, but without a span {operation}: {detail}.",
-        "Call validate_inventory_cache() in the GET /api/v1/inventory route, inside the request "
+        "Call {operation}() in the {parent_operation} route, inside the request "
         "(the span must be started with the tracer of the configured provider).",
     ),
     "span_wrong_parent": Verdict(
@@ -228,14 +228,15 @@ VERDICTS = {
         False,
         "the span is too short",
         "The span {operation} is too short: {detail}.",
-        "Keep the ~300 ms sleep inside the span (INVENTORY_CACHE_SLEEP_SECONDS, time.sleep(0.3)).",
+        "Keep a sleep of at least {min_duration_ms} ms inside the span (INVENTORY_CACHE_SLEEP_SECONDS, "
+        "inventory_api_cache_sleep).",
     ),
     "span_too_long": Verdict(
         "app",
         False,
         "the span is too long",
         "The span {operation} is too long: {detail}.",
-        "Check the sleep inside validate_inventory_cache (about 0.3 s).",
+        "Check the sleep inside {operation} (the lab wants at least {min_duration_ms} ms).",
     ),
     "trace_mismatch": Verdict(
         "app",

@@ -161,6 +161,8 @@ def labvm_image(client, debian: str, compose: Path) -> str:
 def main() -> int:
     started = time.monotonic()
     client = engine.ensure_engine(log)
+    # libfaketime: the faults scenario runs the doctor with the controller's clock off the VM's.
+    engine.require_command("faketime", apt_package="faketime")
     compose = compose_plugin()
     debian = debian_image(client)
     images = {

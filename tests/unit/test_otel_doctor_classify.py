@@ -8,6 +8,8 @@ from ansible.module_utils.otel_doctor_classify import (
     effective_service_name,
     env_differences,
     env_list_to_dict,
+    redact_userinfo,
+    reference_time,
     resolve_ca_bundle,
     resolve_client_cert,
     resolve_traces_endpoint,
@@ -105,6 +107,30 @@ def test_only_otel_settings_are_shown(key, value, shown):
 
 
 @pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("https://lab:s3cret@jaeger.example/v1/traces", "https://***@jaeger.example/v1/traces"),
+        ("https://t0ken@jaeger.example", "https://***@jaeger.example"),
+        ("http://u:p%40ss@10.0.0.5:4318", "http://***@10.0.0.5:4318"),
+        (
+            "tracing: service inv exports to https://u:p@j.example/v1/traces (OTLP http/protobuf)",
+            "tracing: service inv exports to https://***@j.example/v1/traces (OTLP http/protobuf)",
+        ),
+        # An @ after the host is not a credential.
+        ("https://j.example/v1/traces?to=a@b", "https://j.example/v1/traces?to=a@b"),
+        ("mail lab@example.org", "mail lab@example.org"),
+        (["http://a:b@h", {"k": "http://c:d@h"}, 3], ["http://***@h", {"k": "http://***@h"}, 3]),
+    ],
+)
+def test_a_urls_credentials_are_never_shown(text, shown):
+    assert redact_userinfo(text) == shown
+
+
+def test_an_endpoint_variable_is_shown_without_its_credentials():
+    assert shown_value("OTEL_EXPORTER_OTLP_ENDPOINT", "https://u:p@j.example") == "https://***@j.example"
+
+
+@pytest.mark.parametrize(
     ("url", "parts"),
     [
         ("https://jaeger.sysadm.ee/v1/traces", ("https", "jaeger.sysadm.ee", 443)),
@@ -124,6 +150,27 @@ def test_docker_timestamps_are_read_to_the_microsecond():
     assert split_timestamp("no stamp") == (None, "no stamp")
 
 
+DATE = "Wed, 25 Nov 2026 13:14:30 GMT"  # 1795612470
+
+
+@pytest.mark.parametrize(
+    ("date", "elapsed", "epoch"),
+    [
+        # Both whole seconds, truncated: the request began after Date - elapsed - 1.
+        (DATE, 0, 1795612469),
+        (DATE, 2, 1795612467),
+        ("Wed, 25 Nov 2026 15:14:30 +0200", 0, 1795612469),
+        # Unreadable or absent: the controller's clock.
+        ("yesterday", 0, 1000.5),
+        (None, 0, 1000.5),
+    ],
+)
+def test_the_request_is_dated_by_the_apps_clock(date, elapsed, epoch):
+    found = reference_time(date, elapsed, 1000.5)
+    assert found["epoch"] == epoch
+    assert ("(the app's clock)" in found["source"]) is (epoch != 1000.5)
+
+
 STAMP = "2026-11-25T13:15:{:02d}.000000000Z "
 SUMMARY = STAMP + "ERROR exporter: Failed to export spans batch due to timeout, max retries or shutdown."
 TRANSIENT = STAMP + "WARNING exporter: Transient error ... [Errno 111] Connection refused ..."
@@ -136,6 +183,21 @@ def test_the_sdks_summary_line_keeps_the_cause_of_the_retries_before_it():
 
 def test_a_summary_line_alone_is_a_timeout():
     assert [e["reason"] for e in scan_logs([SUMMARY.format(43)])["errors"]] == ["export_timeout"]
+
+
+@pytest.mark.parametrize(
+    ("lines", "reasons"),
+    [
+        # Within the export timeout (SUMMARY_WINDOW_S) of the transient error: its summary.
+        ([TRANSIENT.format(0), SUMMARY.format(15)], ["export_refused"]),
+        # Longer after: another export that used up its whole timeout.
+        ([TRANSIENT.format(0), SUMMARY.format(16)], ["export_refused", "export_timeout"]),
+        # Without timestamps nothing tells them apart: the summary follows its cause.
+        ([TRANSIENT.format(0)[31:], SUMMARY.format(59)[31:]], ["export_refused"]),
+    ],
+)
+def test_a_summary_line_belongs_to_the_error_before_it_only_within_the_export_timeout(lines, reasons):
+    assert [e["reason"] for e in scan_logs(lines)["errors"]] == reasons
 
 
 def test_errors_since_the_request_are_told_apart():

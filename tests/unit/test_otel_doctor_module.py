@@ -44,6 +44,22 @@ def test_deciding_with_jaeger_touches_no_host(capsys, monkeypatch):
     assert (result["diagnosis"]["reason"], result["diagnosis"]["ok"], result["jaeger_search"]) == ("ok", True, "none")
 
 
+def test_the_request_counts_from_the_apps_clock_not_the_controllers(capsys):
+    """The controller's since is 5 s ahead of the app's Date header: the app's clock wins."""
+    params = {"docker": "/nonexistent/docker", "since": 1795612475.0, "trigger_date": "Wed, 25 Nov 2026 13:14:30 GMT"}
+    rc, result = run(dict(params, trigger_elapsed=1), capsys)
+    assert rc == 0 and result["since"] == 1795612468.0
+    assert (
+        "traces and log lines count from 2026-11-25T13:14:28.000Z: the response's Date header"
+        in (result["diagnosis"]["evidence"][-1])
+    )
+
+
+def test_without_a_date_header_the_controllers_clock_is_used(capsys):
+    _, result = run({"docker": "/nonexistent/docker", "since": 1795612475.0}, capsys)
+    assert result["since"] == 1795612475.0
+
+
 def test_a_diagnosed_fault_is_a_result_not_a_failure(capsys):
     rc, result = run({"evidence": evidence(env_diff=[{"key": "K", "compose": "1", "container": "2"}])}, capsys)
     assert rc == 0 and "failed" not in result
@@ -101,6 +117,40 @@ def test_without_python_in_the_container_the_log_decides():
     diagnosis, _ = diagnose(gathered)
     assert diagnosis["reason"] == "export_refused"
     assert any("probe from inside the container: not run" in line for line in diagnosis["evidence"])
+
+
+def test_credentials_in_the_endpoint_reach_the_probe_but_not_the_evidence():
+    """A student's https://user:password@ endpoint: the probe authenticates like the SDK, nothing shows it."""
+    endpoint = "http://172.28.13.200:4318"
+    secret = "http://lab:s3cret@172.28.13.200:4318"
+    probed = []
+
+    def runner(argv, timeout=30):
+        found = next(x for x in HEALTHY["exchanges"] if x["argv"][:2] == argv[:2])
+        if argv[1] == "exec":
+            probed.append(json.loads(argv[-1])["url"])
+        return found["rc"], found["stdout"].replace(endpoint, secret), found["stderr"]
+
+    expected = HEALTHY["vm"]["evidence"]["expected"]
+    gathered = Gatherer("docker", run=runner, **HEALTHY["gather"]).gather(expected=expected)
+    diagnosis, _ = diagnose(gathered, HEALTHY["jaeger"])
+    assert probed == [secret + "/v1/traces"]
+    assert gathered["endpoint"]["url"] == "http://***@172.28.13.200:4318/v1/traces"
+    assert gathered.get("env_diff") == [] and gathered["env"]["OTEL_EXPORTER_OTLP_ENDPOINT"].startswith("http://***@")
+    assert "s3cret" not in json.dumps(gathered) + json.dumps(diagnosis)
+
+
+def test_credentials_in_the_trigger_url_do_not_reach_the_evidence(capsys):
+    url = "http://admin:s3cret@127.0.0.1:5000/api/v1/inventory"
+    _, result = run({"docker": "/nonexistent/docker", "trigger_url": url, "trigger_status": 200}, capsys)
+    assert result["evidence"]["trigger"]["url"] == "http://***@127.0.0.1:5000/api/v1/inventory"
+
+
+def test_credentials_in_evidence_passed_back_do_not_reach_the_verdict(capsys):
+    found = evidence(trigger={"url": "http://admin:s3cret@127.0.0.1:5000/api/v1/inventory", "status": 500})
+    rc, result = run({"evidence": found, "jaeger": {"reason": "no_traces", "msg": "none"}}, capsys)
+    assert result["diagnosis"]["reason"] == "trigger_failed"
+    assert "s3cret" not in json.dumps(result["diagnosis"]) + result["msg"]
 
 
 # --- the verdict's order ------------------------------------------------------------------------------
@@ -164,6 +214,72 @@ def test_a_network_failure_with_jaeger_answering_stays_the_network():
     assert diagnose(found)[1] == "once"
     assert diagnose(found, {"reason": "no_traces"})[0]["reason"] == "export_refused"
     assert diagnose(found, {"reason": "unreachable", "msg": "DNS"})[0]["reason"] == "jaeger_unreachable"
+
+
+# --- errors only the log shows --------------------------------------------------------------------------
+
+UNAVAILABLE = {
+    "at": 1795612470.0,
+    "reason": "export_http_error",
+    "line": "ERROR exporter: Failed to export span batch code: 503, reason: Service Unavailable",
+}
+REFUSED = {"at": 1795612470.0, "reason": "export_refused", "line": "WARNING exporter: Transient error ... refused"}
+SERVICE_OK = {"name": "service", "ok": True}
+PARENT_ONLY = {
+    "reason": "operation_unknown",
+    "msg": "no span validate_inventory_cache",
+    "checks": [SERVICE_OK, {"name": "parent_trace", "ok": True}, {"name": "operation", "ok": False}],
+}
+NO_PARENT = {"reason": "operation_unknown", "checks": [SERVICE_OK, {"name": "parent_trace", "ok": False}]}
+
+
+def logged(*since, before=()):
+    """The healthy evidence (the probe's export accepted) with exporter errors in the log."""
+    logs = copy.deepcopy(HEALTHY["vm"]["evidence"]["logs"])
+    logs.update(errors=[*before, *since], errors_since=list(since))
+    logs["kept"] += ["2026-11-25T13:14:30.698Z " + error["line"] for error in (*before, *since)]
+    return evidence(logs=logs)
+
+
+def test_an_exporter_error_from_before_the_request_is_not_the_verdict():
+    diagnosis, search = diagnose(logged(before=[UNAVAILABLE]))
+    assert (diagnosis["reason"], search) == ("not_verified", "wait")
+
+
+def test_an_exporter_error_since_the_request_asks_jaeger_once():
+    diagnosis, search = diagnose(logged(UNAVAILABLE))
+    assert (diagnosis["reason"], search) == ("export_http_error", "once")
+
+
+@pytest.mark.parametrize(
+    ("error", "jaeger", "reason"),
+    [
+        # The trace arrived after all (a retry after Jaeger's 503): ok, the error kept as evidence.
+        (UNAVAILABLE, HEALTHY["jaeger"], "ok"),
+        (UNAVAILABLE, {"reason": "no_traces", "msg": "none since"}, "export_http_error"),
+        # Its parent span arrived, so the export works and the trace itself decides.
+        (UNAVAILABLE, PARENT_ONLY, "span_missing"),
+        # operation_unknown without the request's trace says nothing about the export.
+        (UNAVAILABLE, NO_PARENT, "export_http_error"),
+        (UNAVAILABLE, {"reason": "unreachable", "msg": "refused"}, "export_http_error"),
+        (REFUSED, {"reason": "unreachable", "msg": "refused"}, "jaeger_unreachable"),
+        (REFUSED, HEALTHY["jaeger"], "ok"),
+    ],
+)
+def test_jaeger_settles_a_verdict_only_the_log_shows(error, jaeger, reason):
+    diagnosis, search = diagnose(logged(error), jaeger)
+    assert (diagnosis["reason"], search) == (reason, "none")
+    assert any(error["line"] in line for line in diagnosis["evidence"])
+
+
+def test_a_trace_that_arrived_despite_a_failing_probe_is_ok():
+    found = evidence(probe={"ran": True, "outcome": "refused", "detail": "[Errno 111] Connection refused"})
+    diagnosis, _ = diagnose(found, HEALTHY["jaeger"])
+    assert diagnosis["reason"] == "ok"
+    assert (
+        "export_refused after the request, yet its trace reached Jaeger: [Errno 111] Connection refused"
+        in (diagnosis["evidence"])
+    )
 
 
 # --- the vocabulary -----------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import http.server
 import json
 import socket
@@ -31,7 +32,7 @@ class Receiver(http.server.BaseHTTPRequestHandler):
     status, content_type, seen = 200, "application/x-protobuf", []
 
     def do_POST(self):
-        Receiver.seen.append((self.path, dict(self.headers), self.rfile.read(int(self.headers["Content-Length"]))))
+        Receiver.seen.append((self.path, self.headers, self.rfile.read(int(self.headers["Content-Length"]))))
         self.send_response(self.status)
         self.send_header("Content-Type", self.content_type)
         if self.status == 302:
@@ -135,6 +136,13 @@ def test_otlp_headers_are_sent_but_only_their_names_printed(server):
     assert headers["authorization"] == "Bearer s3cr3t"
     assert result["header_names"] == ["authorization", "x-tenant"]
     assert "s3cr3t" not in json.dumps(result)
+
+
+def test_a_urls_credentials_are_sent_as_basic_auth_over_a_header_like_requests_does(server):
+    env = {"OTEL_EXPORTER_OTLP_HEADERS": "authorization=Bearer%20other"}
+    probe(server[0].replace("://", "://lab:s3cr%40t@") + "/v1/traces", env=env)
+    _, headers, _ = Receiver.seen[0]
+    assert headers.get_all("Authorization") == ["Basic " + base64.b64encode(b"lab:s3cr@t").decode()]
 
 
 def test_the_traces_headers_variable_wins(server):

@@ -1,0 +1,75 @@
+"""The lab's criteria have one definition per language: roles/lab_criteria/vars/main.yml for the roles,
+module_utils/lab_criteria.py for Python. These tests fail when the two differ, when a role task file
+spells a criterion out instead of using them, or when the roles stop depending on lab_criteria."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+import pytest
+import yaml
+from ansible.module_utils import lab_criteria
+from ansible.module_utils.otel_doctor_evidence import DEFAULT_PYTHONS
+from ansible.modules import otel_doctor
+
+ROOT = Path(__file__).resolve().parents[2]
+ROLE_VARS = yaml.safe_load((ROOT / "roles" / "lab_criteria" / "vars" / "main.yml").read_text())
+PYTHON = {
+    "_lab_criteria_operation": lab_criteria.OPERATION,
+    "_lab_criteria_parent_operation": lab_criteria.PARENT_OPERATION,
+    "_lab_criteria_min_duration_ms": lab_criteria.MIN_DURATION_MS,
+    "_lab_criteria_domain": lab_criteria.DOMAIN,
+}
+
+
+def test_the_roles_and_python_share_the_same_criteria():
+    assert ROLE_VARS == PYTHON
+
+
+def test_the_service_name_formula_of_the_role_is_pythons():
+    defaults = yaml.safe_load((ROOT / "roles" / "inventory_api" / "defaults" / "main.yml").read_text())
+    context = dict(ROLE_VARS, inventory_api_vm_name="vm42")
+    context["inventory_api_domain"] = jinja2.Template(defaults["inventory_api_domain"]).render(context)
+    rendered = jinja2.Template(defaults["inventory_api_otel_service_name"]).render(context)
+    assert rendered == lab_criteria.service_name("vm42") == "inventory.vm42.sysadm.ee"
+
+
+@pytest.mark.parametrize("role", ["inventory_api", "class"])
+def test_the_roles_that_check_traces_depend_on_lab_criteria(role):
+    meta = yaml.safe_load((ROOT / "roles" / role / "meta" / "main.yml").read_text())
+    assert {"role": "lab_criteria"} in meta["dependencies"]
+
+
+def role_files():
+    return sorted(
+        path
+        for kind in ("tasks", "vars", "defaults")
+        for path in ROOT.glob(f"roles/*/{kind}/*.yml")
+        if path.parts[-3] != "lab_criteria"
+    )
+
+
+def strings(node):
+    if isinstance(node, dict):
+        return [text for key, value in node.items() for text in strings(key) + strings(value)]
+    if isinstance(node, list):
+        return [text for item in node for text in strings(item)]
+    return [node] if isinstance(node, str) else []
+
+
+@pytest.mark.parametrize("path", role_files(), ids=lambda p: str(p.relative_to(ROOT / "roles")))
+def test_no_role_spells_out_the_span_or_its_parent(path):
+    """Values only: a comment may name them."""
+    found = [text for text in strings(yaml.safe_load(path.read_text())) if lab_criteria.OPERATION in text]
+    found += [text for text in strings(yaml.safe_load(path.read_text())) if lab_criteria.PARENT_OPERATION in text]
+    assert found == []
+
+
+def test_the_doctors_defaults_are_the_shared_constants():
+    spec = otel_doctor.DOCUMENTATION
+    parsed = yaml.safe_load(spec)["options"]
+    assert parsed["operation"]["default"] == lab_criteria.OPERATION
+    assert parsed["parent_operation"]["default"] == lab_criteria.PARENT_OPERATION
+    assert parsed["min_duration_ms"]["default"] == lab_criteria.MIN_DURATION_MS
+    assert parsed["python"]["default"] == list(DEFAULT_PYTHONS)
