@@ -172,9 +172,14 @@ def test_result_is_valid_for_docker_compose(provisioned):
 
 def test_app_and_token_files(provisioned):
     app = provisioned.lab / "inventory-api"
-    for name in ("Dockerfile", "requirements.txt", "app.py", "tracing.py", "storage.py", "wsgi.py", "gunicorn.conf.py"):
-        assert (app / name).read_bytes() == (ROOT / "roles" / "inventory_api" / "files" / "app" / name).read_bytes()
-    assert not (app / "__pycache__").exists()
+    source = ROOT / "roles" / "inventory_api" / "files" / "app"
+    shipped = sorted(path.name for path in source.iterdir() if path.is_file() and not path.name.startswith("."))
+    assert {"Dockerfile", "requirements.txt", "app.py", "wsgi.py"} <= set(shipped)
+    assert sorted(path.name for path in app.iterdir()) == shipped  # no __pycache__, no temp file left behind
+    for name in shipped:
+        assert (app / name).read_bytes() == (source / name).read_bytes()
+        assert oct((app / name).stat().st_mode & 0o777) == "0o644"
+    assert oct(app.stat().st_mode & 0o777) == "0o755"
     token = provisioned.lab / "inventory-api-secrets" / "api_token"
     assert token.read_text() == TOKEN + "\n"
     assert oct(token.stat().st_mode & 0o777) == "0o600"
