@@ -273,6 +273,20 @@ def test_broken_compose_file_stops_before_anything_is_written(student_lab):
     assert student_lab.snapshot() == before
 
 
+def test_compose_file_that_compose_rejects_is_left_as_it_was(student_lab):
+    """Valid YAML, so the merge works, but `docker compose config` refuses it: nothing replaces the file."""
+    student_lab.compose.write_text(STUDENT_COMPOSE.replace("    image: minio/minio:latest\n", "    imagee: minio\n"))
+    before = student_lab.compose.read_text()
+    result, _ = student_lab.run()
+    assert result.returncode != 0
+    assert f"{student_lab.compose} is left as it was: the new content failed validation" in output(result)
+    assert "imagee" in output(result)  # compose's own complaint is shown
+    assert student_lab.compose.read_text() == before
+    assert sorted(p.name for p in student_lab.lab.iterdir() if p.name.startswith(("docker-compose", ".docker"))) == [
+        "docker-compose.yml"
+    ]  # no backup, no temp file
+
+
 def test_null_ca_bundle_is_no_ca_bundle(tmp_path):
     """`${EXTRA_CA_BUNDLE}` unset in molecule arrives as YAML null."""
     lab = Lab(tmp_path)

@@ -113,3 +113,36 @@ def test_a_name_with_a_path_is_refused(dest, name):
     assert result["failed"] is True
     assert result["msg"] == f"files: {name!r} is not a plain file name"
     assert not dest.exists()
+
+
+def test_backup_keeps_the_replaced_version_beside_it(dest):
+    run(args(dest))
+    result = run(args(dest, files={**FILES, "app.py": "print('new')\n"}, backup=True))
+    backups = list(dest.glob("app.py.*~"))
+    assert len(backups) == 1
+    assert backups[0].read_text() == "print('hi')\n"
+    assert result["backup_files"] == {"app.py": str(backups[0])}
+    assert not list(dest.glob("requirements.txt.*~"))  # unchanged: nothing to back up
+
+
+def test_failed_validation_leaves_the_file_and_no_temp_file(dest):
+    run(args(dest))
+    check = "grep -q hi %s"  # the new content lacks "hi"
+    result = run(args(dest, files={**FILES, "app.py": "print('new')\n"}, validate=check, backup=True))
+    assert result["failed"] is True
+    assert result["msg"] == f"{dest / 'app.py'} is left as it was: the new content failed validation"
+    assert (dest / "app.py").read_text() == "print('hi')\n"
+    assert sorted(p.name for p in dest.iterdir()) == sorted(FILES)  # no temp file, no backup
+
+
+def test_validation_sees_the_new_content(dest):
+    result = run(args(dest, files={"app.py": "print('hi again')\n"}, validate="grep -q 'hi again' %s"))
+    assert result["changed"] is True
+    assert (dest / "app.py").read_text() == "print('hi again')\n"
+
+
+def test_validate_needs_the_placeholder(dest):
+    result = run(args(dest, validate="true"))
+    assert result["failed"] is True
+    assert result["msg"] == "validate must contain %s, the new file's path"
+    assert not dest.exists()

@@ -12,9 +12,9 @@ description:
   - Makes O(dest) hold each file of O(files) with exactly that content, owner, group and mode. A file whose
     content differs is replaced atomically (a temporary file in O(dest), then a rename); a file that is
     already right is not touched. Other files in O(dest) stay.
-  - One module run for the whole set, where M(ansible.builtin.copy) in a loop runs two modules per file
-    (a checksum, then the attributes); the inventory_api role uses it for the app's source, the token
-    file and the CA bundle.
+  - One module run for the whole set, where M(ansible.builtin.copy) runs two modules per file (a
+    checksum, then the attributes); the inventory_api role uses it for the app's source, the token file,
+    the CA bundle and the compose file.
 version_added: "0.1.0"
 author:
   - lab10 tracing kit team
@@ -30,6 +30,17 @@ options:
       - File name (no C(/)) to the file's text content.
     type: dict
     required: true
+  backup:
+    description:
+      - Keep the version that new content replaces beside it, as C(<file>.<pid>.<timestamp>~), as
+        M(ansible.builtin.copy) does.
+    type: bool
+    default: false
+  validate:
+    description:
+      - A command that must succeed on each new content before it replaces a file, V(%s) standing for the path
+        of the new content (a temporary file in O(dest)). When it fails, the file stays as it was.
+    type: str
   directory_mode:
     description:
       - Mode of O(dest), for example V("0755"). Unset leaves an existing directory's mode alone and creates
@@ -62,6 +73,11 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+backup_files:
+  description: File name to the path of its backup, for each file replaced with O(backup=true).
+  returned: always
+  type: dict
+  sample: {docker-compose.yml: /home/centos/lab10/docker-compose.yml.2318.2026-11-25@12:57:25~}
 dest:
   description: The directory.
   returned: always
@@ -75,7 +91,9 @@ written:
   sample: [app.py]
 """
 
+import contextlib  # noqa: E402
 import os  # noqa: E402
+import shlex  # noqa: E402
 import tempfile  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
@@ -106,16 +124,30 @@ def content_diff(path, before, after):
 
 
 def write_atomically(module, dest, name, data):
+    """Write a temp file beside the target, validate it, back the target up, rename. The backup's path or None."""
+    path = os.path.join(dest, name)
     fd, tmp = tempfile.mkstemp(dir=dest, prefix=f".{name}.", suffix=".tmp")
+    problem = None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
     except OSError as exc:
-        os.unlink(tmp)
-        module.fail_json(msg=f"cannot write {tmp}: {exc}", path=tmp)
-    module.atomic_move(tmp, os.path.join(dest, name))
+        problem = {"msg": f"cannot write {tmp}: {exc}"}
+    validate = module.params["validate"]
+    if problem is None and validate:
+        rc, out, err = module.run_command(validate % shlex.quote(tmp))
+        if rc != 0:
+            problem = {"msg": f"{path} is left as it was: the new content failed validation", "rc": rc,
+                       "stdout": out, "stderr": err, "validate": validate}  # fmt: skip
+    if problem is not None:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        module.fail_json(path=path, **problem)
+    backup = module.backup_local(path) if module.params["backup"] and os.path.exists(path) else None
+    module.atomic_move(tmp, path)
+    return backup
 
 
 def ensure_directory(module, dest, result):
@@ -149,17 +181,21 @@ def main():
             dest=dict(type="path", required=True),
             files=dict(type="dict", required=True),
             directory_mode=dict(type="raw"),
+            backup=dict(type="bool", default=False),
+            validate=dict(type="str"),
         ),
         add_file_common_args=True,
         supports_check_mode=True,
     )
     dest = module.params["dest"]
     files = module.params["files"]
+    if module.params["validate"] and "%s" not in module.params["validate"]:
+        module.fail_json(msg="validate must contain %s, the new file's path", validate=module.params["validate"])
     for name in files:
         if not name or "/" in name or name in (".", ".."):
             module.fail_json(msg=f"files: {name!r} is not a plain file name", name=name)
 
-    result = {"changed": False, "dest": dest, "written": [], "diff": []}
+    result = {"changed": False, "dest": dest, "written": [], "backup_files": {}, "diff": []}
     # Plan: what is there, what differs. Then one pass that writes and fixes attributes.
     exists = ensure_directory(module, dest, result)
     if exists:
@@ -172,8 +208,9 @@ def main():
             result["changed"] = True
             result["written"].append(name)
             result["diff"].append(content_diff(path, before, data))
-            if not module.check_mode:
-                write_atomically(module, dest, name, data)
+            backup = None if module.check_mode else write_atomically(module, dest, name, data)
+            if backup:
+                result["backup_files"][name] = backup
         if os.path.exists(path):
             ensure_attributes(module, path, module.params["mode"], result)
     if not module._diff:
