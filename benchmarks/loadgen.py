@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Open-loop load, trace-latency probes, Jaeger span counts and memory samples for `make bench`.
 
-Standard library only: bench_stack.py pipes this file into the lab VM (`docker exec -i VM python3 - SPEC`),
-so requests take the same hop as the course's Apache (127.0.0.1:5000 -> docker-proxy -> the app) and
-Jaeger is asked at the address the VM uses. SPEC is one JSON object; the result is one JSON object on stdout.
+Standard library only: bench_stack.py copies this file into the lab VM and runs it there
+(`docker exec -i VM python3 loadgen.py < SPEC`), so requests take the same hop as the course's Apache
+(127.0.0.1:5000 -> docker-proxy -> the app) and Jaeger is asked at the address the VM uses. SPEC is one
+JSON object (on stdin, or as the only argument); the result is one JSON object on stdout.
 
 Open loop: request i is sent at start + i / rate whether or not earlier ones have returned, so a slow
 server cannot slow the offered load down (no coordinated omission); latency is measured from the
@@ -17,6 +18,7 @@ import asyncio
 import json
 import math
 import os
+import random
 import subprocess
 import sys
 import time
@@ -27,12 +29,23 @@ SERVER_SPAN = "GET /api/v1/inventory"
 SLOW_SPAN = "validate_inventory_cache"
 
 
-# --- pure helpers (unit-tested in tests/unit/test_bench_loadgen.py) ------------------------------------
-def arrival_offsets(rate: float, duration: float) -> list[float]:
-    """Send times in seconds from the start: a fixed arrival rate, round(rate * duration) requests."""
+# --- pure helpers (unit-tested in tests/unit/test_bench.py) ------------------------------------
+def arrival_offsets(rate: float, duration: float, seed: int | None = None) -> list[float]:
+    """Send times in seconds from the start, round(rate * duration) of them: a fixed arrival rate, or with
+    a seed, Poisson arrivals of that mean rate (random gaps; their mean is exactly 1 / rate)."""
     if rate <= 0 or duration <= 0:
         raise ValueError("rate and duration must be positive")
-    return [i / rate for i in range(round(rate * duration))]
+    count = round(rate * duration)
+    if seed is None:
+        return [i / rate for i in range(count)]
+    rng = random.Random(seed)  # noqa: S311 -- arrival times, not secrets
+    gaps = [rng.expovariate(1.0) for _ in range(count)]
+    scale = count / rate / sum(gaps)
+    offsets, now = [], 0.0
+    for gap in gaps:
+        offsets.append(now)
+        now += gap * scale
+    return offsets
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -211,7 +224,9 @@ async def mode_load(spec: dict) -> dict:
 async def mode_probe(spec: dict) -> dict:
     """Request returned -> trace with both spans queryable in Jaeger, per request (polled every `poll` s)."""
     loop = asyncio.get_running_loop()
-    offsets = arrival_offsets(spec["rate"], spec["count"] / spec["rate"])
+    # Random (Poisson) arrivals: requests at a fixed period would meet the batch timers (the SDK's and
+    # Jaeger's) always at the same phase and measure one delay instead of their spread.
+    offsets = arrival_offsets(spec["rate"], spec["count"] / spec["rate"], seed=spec.get("seed", 10))
     trace_ids = [""] * len(offsets)
     returned: dict[str, float] = {}
     visible: dict[str, float] = {}
@@ -359,7 +374,7 @@ MODES = {"load": mode_load, "probe": mode_probe, "first_trace": mode_first_trace
 
 
 def main(argv: list[str]) -> int:
-    spec = json.loads(argv[1])
+    spec = json.loads(argv[1] if len(argv) > 1 else sys.stdin.read())
     mode = spec["mode"]
     if mode in MODES:
         result = asyncio.run(MODES[mode](spec))

@@ -1,8 +1,8 @@
 """The bench's stack: the molecule scenario `bench`, its lab VM, the deployed app and variants of it.
 
 Used by bench_stack.py. The scenario is a local Jaeger and one lab-VM container provisioned with
-playbooks/site.yml and the role's defaults. benchmarks/loadgen.py runs inside the VM (piped to
-`docker exec -i VM python3 -`), so requests take the hop the course's Apache takes
+playbooks/site.yml and the role's defaults. benchmarks/loadgen.py runs inside the VM (copied to
+its /tmp before each run), so requests take the hop the course's Apache takes
 (127.0.0.1:5000 -> docker-proxy -> the app) and Jaeger is asked at the address the VM uses.
 """
 
@@ -26,6 +26,7 @@ SUBNET_OCTET = "12"  # the tests use 10, `make demo` 11
 JAEGER_IN_VM = "http://jaeger:16686"
 APP_PORT = 5000
 SDK_DEFAULT_DELAY_MS = 5000
+LOADGEN_IN_VM = "/tmp/lab10-loadgen.py"  # noqa: S108 -- inside the throwaway lab-VM container
 TOKEN_FILE = "/home/centos/lab10/inventory-api-secrets/api_token"  # noqa: S105 -- a path
 
 
@@ -53,9 +54,11 @@ def vm_wait(condition: str, timeout: float, what: str) -> None:
 
 
 def loadgen(mode: str, **spec) -> dict:
-    """Run one loadgen mode in the VM; its JSON result."""
-    args = json.dumps({"mode": mode, **spec})
-    return json.loads(run(["docker", "exec", "-i", VM, "python3", "-", args], input_text=LOADGEN.read_text()))
+    """Run one loadgen mode in the VM (the spec on stdin: a list of trace ids is too long for an argument)."""
+    run(["docker", "exec", "-i", VM, "sh", "-c", f"cat > {LOADGEN_IN_VM}"], input_text=LOADGEN.read_text())
+    return json.loads(
+        run(["docker", "exec", "-i", VM, "python3", LOADGEN_IN_VM], input_text=json.dumps({"mode": mode, **spec}))
+    )
 
 
 def molecule(action: str, *, profile: bool = False) -> str:

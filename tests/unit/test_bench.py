@@ -41,6 +41,16 @@ def test_arrivals_are_a_fixed_rate():
     assert len(loadgen.arrival_offsets(50, 60)) == 3000
 
 
+def test_random_arrivals_keep_the_mean_rate_and_vary_the_gaps():
+    offsets = loadgen.arrival_offsets(2, 20, seed=7)
+    assert len(offsets) == 40
+    assert offsets == sorted(offsets) and offsets[0] == 0.0
+    gaps = [b - a for a, b in zip(offsets, offsets[1:], strict=False)]
+    assert len({round(gap, 6) for gap in gaps}) == len(gaps)  # no fixed period to meet a batch timer in phase
+    assert offsets[-1] < 20
+    assert loadgen.arrival_offsets(2, 20, seed=7) == offsets  # reproducible
+
+
 @pytest.mark.parametrize(("rate", "duration"), [(0, 10), (10, 0), (-1, 5)])
 def test_arrivals_need_a_positive_rate_and_duration(rate, duration):
     with pytest.raises(ValueError):
