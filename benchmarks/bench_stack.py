@@ -33,6 +33,7 @@ LOAD_RATES = [20, 50, 100]
 STEADY_RATE = 300  # with the sleep at 0: well below what the app can answer here (CPU per request is measured)
 OVERLOAD_RATE = 1200  # above it (about 650-900/s on this machine), short enough not to overflow the backlog
 POLL_S = 0.025
+NO_QUEUE_P99 = 0.33  # the 0.3 s span + 10 %
 
 
 class Durations:
@@ -167,9 +168,10 @@ def overhead(fig: Figures, app: App, d: Durations) -> None:
 
 
 def concurrency(fig: Figures, app: App, d: Durations) -> dict:
-    """Each workers x threads candidate at 50 req/s; those that hold it also at 100 req/s (twice the target)."""
+    """Each workers x threads candidate at 50 req/s (the target: p99 <= 0.6 s); those that hold it also at
+    100 req/s, twice the target, where the question is whether requests queue at all."""
     results: dict = {50: {}, 100: {}}
-    for rate in results:
+    for rate, limit in ((50, 0.6), (100, NO_QUEUE_P99)):
         for workers, threads in CONCURRENCY_CANDIDATES:
             tag = f"{workers}x{threads}"
             if rate == 100 and not results[50][tag]["ok"]:
@@ -177,10 +179,10 @@ def concurrency(fig: Figures, app: App, d: Durations) -> dict:
             with app.variant(f"c{tag}", WEB_CONCURRENCY=str(workers), GUNICORN_THREADS=str(threads)) as variant:
                 load = variant.load(rate, d.sweep)
                 memory = stack.worker_memory(variant.name)
-            ok = load["errors"] == 0 and load["p99_s"] is not None and load["p99_s"] <= 0.6
+            ok = load["errors"] == 0 and load["p99_s"] is not None and load["p99_s"] <= limit
             results[rate][tag] = {**_strip(load), **memory, "ok": ok}
             fig.add(f"concurrency, {rate} req/s, {d.sweep} s", f"p99, {workers} workers x {threads} threads",
-                    load["p99_s"], "s", target="<= 0.6, 0 errors", ok=ok,
+                    load["p99_s"], "s", target=f"<= {limit}, 0 errors", ok=ok,
                     note=f"p50 {load['p50_s']} s, {load['achieved_rps']}/s, {load['errors']} errors; worker "
                     f"{memory['worker_rss_mb']} MB RSS, {memory['worker_pss_mb']} MB PSS")  # fmt: skip
     fig.data["concurrency"] = results
@@ -195,10 +197,13 @@ def decisions(fig: Figures, app: App, latency: dict, sweep: dict) -> None:
     delay = max(meets, default=None)
     fig.add(section, "batch delay: the largest with p50 <= 0.3 s, p90 <= 0.5 s, none lost", delay, "ms",
             target=f"role: {app.delay_ms} ms", ok=delay == app.delay_ms)  # fmt: skip
-    holds = [int(tag.split("x")[1]) for tag, r in sweep[100].items() if r["ok"] and tag.startswith("2x")]
-    threads = min(holds, default=None)
-    fig.add(section, "threads of 2 workers: the fewest holding 100 req/s (p99 <= 0.6 s, 0 errors)", threads,
-            target=f"role: {app.workers} x {app.threads}", ok=app.workers == 2 and threads == app.threads)  # fmt: skip
+    # Threads are cheap (a worker's memory hardly depends on them): enough for no queue at twice the target,
+    # that is p99 within 10 % of the span itself; a pool just big enough queues, and its p99 varies run to run.
+    no_queue = [int(tag.split("x")[1]) for tag, r in sweep[100].items() if tag.startswith("2x") and r["ok"]]
+    threads = min(no_queue, default=None)
+    same = app.workers == 2 and threads == app.threads
+    fig.add(section, f"threads of 2 workers: the fewest without a queue at 100 req/s (p99 <= {NO_QUEUE_P99} s)",
+            threads, target=f"role: {app.workers} x {app.threads}", ok=same)  # fmt: skip
 
 
 def throughput(fig: Figures, app: App, d: Durations) -> dict:
