@@ -287,6 +287,22 @@ def test_compose_file_that_compose_rejects_is_left_as_it_was(student_lab):
     ]  # no backup, no temp file
 
 
+def test_compose_file_elsewhere_still_gets_the_lab_directory(tmp_path):
+    lab = Lab(tmp_path)
+    elsewhere = tmp_path / "stack" / "compose.yaml"
+    umask = os.umask(0o077)  # a directory made only as a parent of another would be 0700
+    try:
+        result, _ = lab.run(inventory_api_compose_file=str(elsewhere))
+    finally:
+        os.umask(umask)
+    assert result.returncode == 0, output(result)
+    assert yaml.safe_load(elsewhere.read_text())["services"]["inventory"]["image"].startswith("lab10-inventory-api:")
+    for directory in (elsewhere.parent, lab.lab):
+        assert oct(directory.stat().st_mode & 0o777) == "0o755"
+        assert directory.stat().st_uid == os.getuid()
+    assert (lab.lab / "inventory-api" / "app.py").is_file()
+
+
 def test_null_ca_bundle_is_no_ca_bundle(tmp_path):
     """`${EXTRA_CA_BUNDLE}` unset in molecule arrives as YAML null."""
     lab = Lab(tmp_path)
