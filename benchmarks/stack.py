@@ -61,8 +61,10 @@ def loadgen(mode: str, **spec) -> dict:
     )
 
 
-def molecule(action: str, *, profile: bool = False) -> str:
-    env = {**os.environ, "LAB10_SUBNET_OCTET": SUBNET_OCTET, "ANSIBLE_FORCE_COLOR": "0"}
+def molecule(action: str, *, profile: bool = False, verify: bool = False) -> str:
+    """scripts/molecule.sh ACTION bench; `verify` turns the role's trace check on (molecule/bench/molecule.yml)."""
+    env = {**os.environ, "LAB10_SUBNET_OCTET": SUBNET_OCTET, "ANSIBLE_FORCE_COLOR": "0",
+           "LAB10_BENCH_VERIFY": "true" if verify else "false"}  # fmt: skip
     if profile:
         env.update(ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_tasks", PROFILE_TASKS_TASK_OUTPUT_LIMIT="all")
     log(f"molecule {action} -s {SCENARIO}")
