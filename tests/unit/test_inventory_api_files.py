@@ -130,7 +130,7 @@ def test_failed_validation_leaves_the_file_and_no_temp_file(dest):
     check = "grep -q hi %s"  # the new content lacks "hi"
     result = run(args(dest, files={**FILES, "app.py": "print('new')\n"}, validate=check, backup=True))
     assert result["failed"] is True
-    assert result["msg"] == f"{dest / 'app.py'} is left as it was: the new content failed validation"
+    assert result["msg"] == f"{dest / 'app.py'} is left as it was: failed to validate the new content"
     assert (dest / "app.py").read_text() == "print('hi')\n"
     assert sorted(p.name for p in dest.iterdir()) == sorted(FILES)  # no temp file, no backup
 

@@ -1,4 +1,3 @@
-#!/usr/bin/python
 # Copyright: lab10 tracing kit team
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
@@ -139,7 +138,7 @@ def write_atomically(module, dest, name, data):
     if problem is None and validate:
         rc, out, err = module.run_command(validate % shlex.quote(tmp))
         if rc != 0:
-            problem = {"msg": f"{path} is left as it was: the new content failed validation", "rc": rc,
+            problem = {"msg": f"{path} is left as it was: failed to validate the new content", "rc": rc,
                        "stdout": out, "stderr": err, "validate": validate}  # fmt: skip
     if problem is not None:
         with contextlib.suppress(OSError):
