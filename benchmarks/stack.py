@@ -18,6 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+from testbed_lib import jaeger_pins  # noqa: E402
+
 LOADGEN = ROOT / "benchmarks" / "loadgen.py"
 SCENARIO = "bench"
 VM = f"labvm-{SCENARIO}"
@@ -168,9 +171,8 @@ class App:
 def versions(app: App) -> dict:
     requirements = (ROOT / "roles" / "inventory_api" / "files" / "app" / "requirements.txt").read_text()
     pins = dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)", requirements, re.M))
-    testbed = (ROOT / "scripts" / "testbed.py").read_text()
     found = {
-        "jaeger": re.search(r'JAEGER_VERSION = "([^"]+)"', testbed).group(1),
+        "jaeger": jaeger_pins.image_version(jaeger_pins.role_image(ROOT)),
         "VM docker engine": vm("docker", "version", "--format", "{{.Server.Version}}").strip(),
         "VM docker compose": vm("docker", "compose", "version", "--short").strip(),
         "VM python": vm("python3", "-c", "import platform; print(platform.python_version())").strip(),
