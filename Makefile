@@ -44,9 +44,10 @@ docs: setup ## regenerate README tables: variables (meta/argument_specs.yml), tr
 	$(BIN)/python scripts/gen_readme_vars.py
 	$(BIN)/python scripts/gen_readme_verdicts.py
 
-bench: testbed ## benchmark scripts (print numbers)
-	$(BIN)/python benchmarks/bench_jaeger_trace_bulk.py
-	$(BIN)/python benchmarks/bench_class_grade.py
+# Each script may write figures to $$LAB10_BENCH_JSON; benchmarks/run.py prints one table of them all.
+BENCHMARKS := benchmarks/bench_stack.py benchmarks/bench_jaeger_trace_bulk.py benchmarks/bench_class_grade.py
+bench: testbed ## benchmarks, minutes (run under flock /tmp/lab10-docker.lock): one table, JSON in benchmarks/results/
+	$(BIN)/python benchmarks/run.py $(BENCHMARKS)
 
 demo: testbed ## Jaeger + one provisioned lab VM, a few requests, and the trace they left
 	@bash scripts/demo.sh up

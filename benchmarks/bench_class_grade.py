@@ -95,11 +95,18 @@ def bench(query_url: str, otlp_url: str, sizes: list[int]) -> int:
     print(
         f"{'services':>8} {'passed':>6} {'failed':>6} {'grade.yml_s':>11} {'query_s':>7} {'report_s':>8} {'html_kB':>7}"
     )
+    figures = []
     with tempfile.TemporaryDirectory(prefix="lab10-bench-class-") as tmp:
         for size in sizes:
             r = grade(query_url, vms[:size], Path(tmp) / str(size))
             print(f"{size:>8} {r['passed']:>6} {r['failed']:>6} {r['wall']:>11.2f} {r['grade']:>7.2f} "
                   f"{r['report']:>8.2f} {r['html_kb']:>7.0f}")  # fmt: skip
+            note = (f"query {r['grade']:.2f} s, report {r['report']:.2f} s; {r['passed']} passed, "
+                    f"{r['failed']} failed (planted); HTML {r['html_kb']:.0f} kB")  # fmt: skip
+            figures.append({"section": "grade.yml", "name": f"{size} services: the whole run", "unit": "s",
+                            "value": round(r["wall"], 2), "note": note})  # fmt: skip
+    if os.environ.get("LAB10_BENCH_JSON"):  # benchmarks/run.py (`make bench`) puts these in its table
+        Path(os.environ["LAB10_BENCH_JSON"]).write_text(json.dumps({"title": "grade.yml", "figures": figures}))
     return 0
 
 

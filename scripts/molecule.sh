@@ -14,7 +14,7 @@ case "${1:-}" in
 esac
 scenarios=("$@")
 if [[ ${#scenarios[@]} -eq 0 ]]; then
-  mapfile -t scenarios < <(find molecule -mindepth 2 -maxdepth 2 -name molecule.yml -printf '%h\n' | xargs -n1 basename | grep -vx demo | sort)
+  mapfile -t scenarios < <(find molecule -mindepth 2 -maxdepth 2 -name molecule.yml -printf '%h\n' | xargs -n1 basename | grep -vxE 'demo|bench' | sort)
 fi
 
 status=0

@@ -172,9 +172,14 @@ def test_result_is_valid_for_docker_compose(provisioned):
 
 def test_app_and_token_files(provisioned):
     app = provisioned.lab / "inventory-api"
-    for name in ("Dockerfile", "requirements.txt", "app.py", "tracing.py", "storage.py", "wsgi.py", "gunicorn.conf.py"):
-        assert (app / name).read_bytes() == (ROOT / "roles" / "inventory_api" / "files" / "app" / name).read_bytes()
-    assert not (app / "__pycache__").exists()
+    source = ROOT / "roles" / "inventory_api" / "files" / "app"
+    shipped = sorted(path.name for path in source.iterdir() if path.is_file() and not path.name.startswith("."))
+    assert {"Dockerfile", "requirements.txt", "app.py", "wsgi.py"} <= set(shipped)
+    assert sorted(path.name for path in app.iterdir()) == shipped  # no __pycache__, no temp file left behind
+    for name in shipped:
+        assert (app / name).read_bytes() == (source / name).read_bytes()
+        assert oct((app / name).stat().st_mode & 0o777) == "0o644"
+    assert oct(app.stat().st_mode & 0o777) == "0o755"
     token = provisioned.lab / "inventory-api-secrets" / "api_token"
     assert token.read_text() == TOKEN + "\n"
     assert oct(token.stat().st_mode & 0o777) == "0o600"
@@ -266,6 +271,22 @@ def test_broken_compose_file_stops_before_anything_is_written(student_lab):
     assert result.returncode != 0
     assert "not valid YAML, nothing was changed" in output(result)
     assert student_lab.snapshot() == before
+
+
+def test_compose_file_elsewhere_still_gets_the_lab_directory(tmp_path):
+    lab = Lab(tmp_path)
+    elsewhere = tmp_path / "stack" / "compose.yaml"
+    umask = os.umask(0o077)  # a directory made only as a parent of another would be 0700
+    try:
+        result, _ = lab.run(inventory_api_compose_file=str(elsewhere))
+    finally:
+        os.umask(umask)
+    assert result.returncode == 0, output(result)
+    assert yaml.safe_load(elsewhere.read_text())["services"]["inventory"]["image"].startswith("lab10-inventory-api:")
+    for directory in (elsewhere.parent, lab.lab):
+        assert oct(directory.stat().st_mode & 0o777) == "0o755"
+        assert directory.stat().st_uid == os.getuid()
+    assert (lab.lab / "inventory-api" / "app.py").is_file()
 
 
 def test_null_ca_bundle_is_no_ca_bundle(tmp_path):
@@ -395,5 +416,5 @@ def test_merge_docker_compose_rejects_is_not_written(student_lab):
     assert "failed to validate" in output(result)
     assert "database" in output(result)
     assert student_lab.compose.read_text() == broken
-    # (copy's backup is taken before its validation: at most a copy of the untouched file)
-    assert [backup.read_text() for backup in student_lab.lab.glob("docker-compose.yml.*~")] in ([], [broken])
+    # validated before the backup and the rename: no backup, no temp file left beside it
+    assert sorted(p.name for p in student_lab.lab.iterdir() if "docker-compose" in p.name) == ["docker-compose.yml"]

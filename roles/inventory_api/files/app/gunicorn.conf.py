@@ -5,9 +5,11 @@ import os
 wsgi_app = "wsgi:app"
 # Inside the container; the host publishes it on 127.0.0.1 only (compose `ports`).
 bind = os.environ.get("INVENTORY_API_BIND", "0.0.0.0:5000")  # noqa: S104
+# The role sets both (inventory_api_workers, inventory_api_threads; chosen by `make bench`): a request
+# holds a thread through its 0.3 s span, so threads, not workers, carry the load.
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "gthread"
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+threads = int(os.environ.get("GUNICORN_THREADS", "32"))
 # No preload: each worker imports wsgi.py after the fork and sets up its own tracer provider.
 preload_app = False
 timeout = 30
