@@ -67,6 +67,11 @@ class Planter:
     def jaeger_url(self, port: int) -> str:
         return f"http://{self.lab_vars['lab10_jaeger_address']}:{port}"
 
+    def env(self, key: str) -> str:
+        """The value of `- KEY=VALUE` in the compose file."""
+        line = self.sh(f"grep -m1 -E {shlex.quote(f'^[[:space:]]*- {key}=')} {COMPOSE_FILE}")
+        return line.split("=", 1)[1].strip()
+
     def set_env(self, key: str, value: str, recreate: bool = True) -> None:
         """Change `- KEY=VALUE` in the compose file (the role writes the list form), as a student would."""
         script = "s#^([[:space:]]*- " + key + "=).*#\\1" + value + "#"

@@ -141,9 +141,11 @@ def test_https_with_an_untrusted_ca_is_export_tls(host, planter, expect):
 
 
 def test_env_changed_without_recreating_is_not_restarted(host, planter, expect):
-    planter.set_env("OTEL_BSP_SCHEDULE_DELAY", "500", recreate=False)
+    running = planter.env("OTEL_BSP_SCHEDULE_DELAY")
+    edited = str(int(running) + 300)
+    planter.set_env("OTEL_BSP_SCHEDULE_DELAY", edited, recreate=False)
     diagnosis = expect("not_restarted", run_doctor(host.backend.host), "not_restarted", "container_env")
-    assert "OTEL_BSP_SCHEDULE_DELAY: compose file 500, running container 1000" in diagnosis["evidence"]
+    assert f"OTEL_BSP_SCHEDULE_DELAY: compose file {edited}, running container {running}" in diagnosis["evidence"]
 
 
 def test_service_name_typo_is_service_name_mismatch(host, planter, expect, service_name):
