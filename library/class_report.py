@@ -10,12 +10,12 @@ module: class_report
 short_description: Build a class's lab10 report from one bulk jaeger_trace result
 description:
   - Turns the registered result of one bulk C(jaeger_trace) call into the class report (C(report.json),
-    schema 1) and its JUnit view, for the role C(class) to render and write with M(class_report_files).
+    schema 1) and its JUnit view, for the role C(class) to render and write with C(class_report_files).
   - Each student gets the checks of the grading (service, parent trace, span, duration), the reason in
     words, the hop and the fix, all from the kit's one vocabulary (C(module_utils/otel_doctor_vocabulary.py)).
-  - A student whose VM's evidence is given (O(roster[].evidence), gathered by C(playbooks/class.yml) on the
-    VM) also gets the doctor's verdict, decided here from that evidence and the student's entry of
-    O(grading), the same answer the grade is made of.
+  - A student whose VM's evidence is given (C(evidence) of an O(roster) entry, gathered by
+    C(playbooks/class.yml) on the VM) also gets the doctor's verdict, decided here from that evidence and
+    the student's entry of O(grading), the same answer the grade is made of.
   - Students of the roster not graded now keep their entry of the O(previous) report, when that report
     graded the same criteria against the same Jaeger.
   - Reads O(previous) and changes nothing.
@@ -32,7 +32,7 @@ options:
       - One entry per roster host, in the order of the report.
       - "Keys: C(host) (inventory name), C(vm_name), C(service), C(student), C(email), C(section), and when
         C(playbooks/class.yml) provisioned the VM C(provision) (C(status), C(step), C(msg)) and C(evidence)
-        (the C(evidence) of M(otel_doctor))."
+        (the C(evidence) of C(otel_doctor))."
     type: list
     elements: dict
     required: true
