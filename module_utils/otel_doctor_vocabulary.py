@@ -256,6 +256,99 @@ VERDICTS = {
     ),
 }
 
+# The grader's reasons (playbooks/grade.yml and class.yml: the class report), in the same vocabulary. A
+# jaeger_trace reason that means what a doctor verdict means is not repeated here: JAEGER_TRACE_REASONS
+# (otel_doctor_verdict) maps it to that verdict (too_short -> span_too_short), so the report and the doctor
+# say it in the same words. What remains: what Jaeger alone says about a service (the grader has no VM
+# evidence), Jaeger's query API failing the grader (its class_* settings, not the student), and a class
+# run's own states, which name no hop of the span's way. Extra facts: {service} {since} {step}.
+GRADER_VERDICTS = {
+    "service_unknown": Verdict(
+        "sdk_export",
+        False,
+        "service unknown to Jaeger",
+        "Jaeger has never seen the service {service}: {detail}.",
+        "Set OTEL_SERVICE_NAME={service} on the inventory service, export over OTLP/HTTP (http/protobuf) to the "
+        "course Jaeger and send GET /api/v1/inventory; playbooks/doctor.yml on the VM names the hop that loses "
+        "the spans.",
+    ),
+    "no_traces": Verdict(
+        "sdk_export",
+        False,
+        "no trace of the request",
+        "Jaeger knows {service}, but holds no trace of {parent_operation} with {operation} since {since}: {detail}.",
+        "Send GET /api/v1/inventory with the API token; if no trace follows, playbooks/doctor.yml on the VM names "
+        "the hop that loses the spans.",
+    ),
+    "unreachable": Verdict(
+        "jaeger_query",
+        False,
+        "Jaeger unreachable",
+        "Jaeger's query API did not answer the grader: {detail}.",
+        "Check class_jaeger_url; it is asked from class_delegate (the controller unless set).",
+    ),
+    "tls_failed": Verdict(
+        "jaeger_query",
+        False,
+        "TLS to Jaeger failed",
+        "TLS to Jaeger's query API failed: {detail}.",
+        "Give class_jaeger_ca_path the CA that signs its certificate (or set class_jaeger_validate_certs: false).",
+    ),
+    "auth_failed": Verdict(
+        "jaeger_query",
+        False,
+        "Jaeger refused the grader",
+        "Jaeger's query API refused the grader's request: {detail}.",
+        "Set class_jaeger_bearer_token (in a vault) to a token the query API accepts.",
+    ),
+    "http_error": Verdict(
+        "jaeger_query",
+        False,
+        "Jaeger answered an HTTP error",
+        "Jaeger's query API answered the grader with an HTTP error: {detail}.",
+        "Check class_jaeger_url and Jaeger's log.",
+    ),
+    "unexpected_response": Verdict(
+        "jaeger_query",
+        False,
+        "not Jaeger's query API",
+        "The answer was not Jaeger's query API: {detail}.",
+        "Point class_jaeger_url at Jaeger's query API (port 16686), not the OTLP port or another site.",
+    ),
+    "bad_parameter": Verdict(
+        "jaeger_query",
+        False,
+        "grading call refused",
+        "jaeger_trace refused the grading call: {detail}.",
+        "Fix the class_* variable the message names (class_since, class_jaeger_url, ...).",
+    ),
+    "internal_error": Verdict(
+        "jaeger_query",
+        False,
+        "grader error",
+        "jaeger_trace failed: {detail}.",
+        "Re-run with -vvv and report the traceback.",
+    ),
+    "vm_unreachable": Verdict(
+        "",
+        False,
+        "VM unreachable",
+        "The VM did not answer ({step}).",
+        "Start the VM; check host, port and user in the roster and that it accepts your SSH key, "
+        "then re-run with --limit @failed.txt.",
+    ),
+    "provision_failed": Verdict(
+        "",
+        False,
+        "provisioning failed",
+        "Provisioning stopped at the task {step}.",
+        "Read the error and fix it on the VM (the role changed nothing after that task), "
+        "then re-run with --limit @failed.txt.",
+    ),
+    "not_graded": Verdict("", False, "not graded", "Not graded yet.", "Run grade.yml (or class.yml) without --limit."),
+    "not_checked": Verdict("", False, "not checked", "Not checked: an earlier check failed.", "Fix that one first."),
+}
+
 
 class _Facts(dict):
     def __missing__(self, key):

@@ -20,13 +20,14 @@ description:
     C(roster_student), C(roster_email), C(roster_section) (empty when not given) and C(roster_line)."
   - Blank lines and lines starting with C(#) are skipped.
   - "The whole file is checked before any host is added: a missing or invalid C(vm_name) (not a lowercase
-    DNS label), a repeated C(vm_name), an unknown or repeated column, a row with more values than columns,
-    a C(port) that is not in 1-65535, a C(host) or C(user) with spaces and an C(email) without C(@) each fail
-    the source with the file, the line and the value."
-  - "Such a roster stops C(ansible-playbook), C(ansible) and C(ansible-inventory) with exit status 1 before
-    anything connects, whatever C(any_unparsed_is_failed) says: a plugin that fails makes Ansible try the next
-    enabled one, and C(ini) reads most CSV files as a list of junk host names (so the run would go on with
-    an empty C(lab_vms) and a warning at most)."
+    DNS label, or one of Ansible's reserved names C(localhost), C(all), C(ungrouped)), a repeated C(vm_name),
+    an unknown or repeated column, a row with more values than columns, a C(port) that is not in 1-65535, a
+    C(host) or C(user) with spaces and an C(email) without C(@) each fail the source with the file, the line
+    and the value; so does a roster without any student row."
+  - "Such a roster stops C(ansible-playbook), C(ansible) and C(ansible-inventory) with Ansible's error
+    display and exit status 1 before anything connects, whatever C(any_unparsed_is_failed) says: a plugin
+    that fails makes Ansible try the next enabled one, and C(ini) reads most CSV files as a list of junk host
+    names (so the run would go on with an empty C(lab_vms) and a warning at most)."
   - Files ending in C(.csv) (also through a symlink) are accepted.
 options:
   domain:
@@ -84,10 +85,14 @@ import re  # noqa: E402
 from ansible.errors import AnsibleParserError  # noqa: E402
 from ansible.module_utils.common.text.converters import to_text  # noqa: E402
 from ansible.plugins.inventory import BaseFileInventoryPlugin  # noqa: E402
+from ansible.utils.display import Display  # noqa: E402
 
 GROUP = "lab_vms"
 COLUMNS = ("vm_name", "student", "host", "user", "port", "email", "section")
 DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+# Host names Ansible gives a meaning of its own: `localhost` would be the controller for every
+# delegate_to: localhost (the report), `all` and `ungrouped` are groups.
+RESERVED = ("localhost", "all", "ungrouped")
 # How many bad rows one message lists before "and N more".
 SHOWN_ERRORS = 20
 
@@ -121,6 +126,8 @@ def _check_row(fields):
             f"vm_name {vm_name!r} is not a lowercase DNS label"
             " (1-63 of a-z, 0-9 and '-', not starting or ending with '-')"
         )
+    elif vm_name in RESERVED:
+        problems.append(f"vm_name {vm_name!r} is a name Ansible reserves ({', '.join(RESERVED)}): rename the VM's row")
     port = fields.get("port", "")
     if port and not (port.isdigit() and 1 <= int(port) <= 65535):
         problems.append(f"port {port!r} is not a number in 1-65535")
@@ -198,6 +205,8 @@ def parse_roster(text, path, domain="sysadm.ee", default_user="centos"):
             host_vars["ansible_port"] = int(fields["port"])
         groups = [GROUP] + ([section_group(fields["section"])] if fields.get("section") else [])
         hosts.append({"name": vm_name, "groups": groups, "vars": host_vars})
+    if not errors and len(records) == 1:
+        errors.append((header_line, "no student rows: the file has only its header"))
     if errors:
         raise RosterError(path, errors)
     return hosts
@@ -223,10 +232,13 @@ class InventoryModule(BaseFileInventoryPlugin):
         try:
             hosts = parse_roster(text, path, self.get_option("domain"), self.get_option("default_user"))
         except RosterError as exc:
-            # Not AnsibleParserError: after a failing plugin Ansible tries the next enabled one, and `ini`
-            # reads almost any CSV as a list of junk host names, so the run would go on with no lab_vms
-            # (any_unparsed_is_failed cannot help: the source did parse). Stop here, before any connection.
-            raise SystemExit(f"ERROR! {exc}") from None
+            # Not AnsibleParserError: the inventory manager catches every Exception of a plugin's parse() and
+            # tries the next enabled plugin, and `ini` reads almost any CSV as junk host names, so the run
+            # would go on with no lab_vms (any_unparsed_is_failed cannot help: the source did parse). Only a
+            # BaseException leaves the manager; this one ends the run as Ansible's CLI ends it on an error:
+            # the message through its display (colour, log_path), exit status 1, before anything connects.
+            Display().error(str(exc))
+            raise SystemExit(1) from None
         self.inventory.add_group(GROUP)
         for host in hosts:
             for group in host["groups"]:

@@ -15,6 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+import yaml
+from ansible.module_utils.otel_doctor_vocabulary import VERDICTS
 from conftest import LABEL
 from otlp import emit_trace
 from testbed_lib.local_jaeger import LocalJaeger
@@ -82,8 +84,10 @@ def write_roster(path: Path, vms) -> Path:
     return path
 
 
-def playbook(name: str, roster: Path, jaeger: LocalJaeger, reports: Path, *extra: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "NO_COLOR": "1"}
+def playbook(
+    name: str, roster: Path, jaeger: LocalJaeger, reports: Path, *extra: str, env: dict | None = None
+) -> subprocess.CompletedProcess:
+    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "NO_COLOR": "1", **(env or {})}
     command = [str(BIN / "ansible-playbook"), "-i", str(roster), str(ROOT / "playbooks" / name),
                "-e", f"class_jaeger_url={jaeger.query_url}", "-e", f"class_report_dir={reports}", *extra]  # fmt: skip
     return subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
@@ -131,13 +135,16 @@ def test_grade_contacts_no_vm(graded):
     assert "UNREACHABLE" not in out.stdout
 
 
-def test_summary_and_rerun_command_are_printed(graded, planted):
+def test_summary_and_rerun_command_are_printed(graded, planted, class_jaeger):
     out, reports, roster = graded
     failing = sum(1 for r in planted.values() if r != "ok")
     assert f"40 of {len(planted)} students passed" in out.stdout
     assert "validate_inventory_cache shorter than 300 ms: 5 of 60" in out.stdout
-    command = re.search(r"(ansible-playbook -i \S+ \S+grade\.yml --limit @(\S+/failed\.txt))", out.stdout)
+    command = re.search(r"(ansible-playbook -i \S+ \S+grade\.yml --limit @(\S+/failed\.txt)(.*))$", out.stdout, re.M)
     assert command and command.group(2).startswith(str(reports))
+    assert command.group(3).split() == [
+        "-e", f"class_jaeger_url={class_jaeger.query_url}", "-e", f"class_report_dir={reports}"
+    ]  # fmt: skip
     assert len(Path(command.group(2)).read_text().splitlines()) == failing
 
 
@@ -150,7 +157,6 @@ def test_rerun_of_the_failed_grades_only_those_and_merges(graded, class_jaeger, 
     for vm in fixed:
         emit_trace(class_jaeger.otlp_url, f"inventory.{vm}.sysadm.ee", child_ms=320)
     wait_for_services(class_jaeger.query_url, {f"inventory.{vm}.sysadm.ee" for vm in fixed})
-    time.sleep(1)  # the run id is the second: a new directory
 
     out = playbook("grade.yml", roster, class_jaeger, reports, "--limit", f"@{failed_txt}")
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr
@@ -198,5 +204,52 @@ def test_class_yml_writes_the_report_when_every_vm_fails(tmp_path, class_jaeger,
     assert {s["provision"]["step"] for s in report["students"]} == {"Check that the API token is set"}
     assert all("inventory_api_token is empty" in s["provision"]["msg"] for s in report["students"])
     assert "provisioning failed: 2 of 2" in report["summary"]["lines"]
-    # The doctor ran on each (it changes nothing) and its verdict is in the report.
-    assert all(s["diagnosis"]["ok"] is False and s["diagnosis"]["fix"] for s in report["students"])
+    # The doctor gathered evidence on each (read-only): this machine has no lab10 compose file or container.
+    assert {(s["diagnosis"]["reason"], s["diagnosis"]["hop"]) for s in report["students"]} == {
+        ("compose_missing", "container_env")
+    }
+    assert all(s["diagnosis"]["fix"] == VERDICTS["compose_missing"].fix for s in report["students"])
+
+
+def test_class_yml_grades_what_it_provisioned_with_one_query_for_grade_and_doctor(tmp_path, class_jaeger, tag):
+    """Three VMs (a stand-in role on this machine, evidence recorded on a healthy test-bed VM): one sends a good
+    trace while provisioned, one a too-short one, one sent a good trace before the run and none now. Graded from
+    when provisioning started, with the doctor's verdict decided from the same bulk answer."""
+    vms = {f"{name}-{tag}": name for name in ("fresh", "short", "stale")}
+    service = {vm: f"inventory.{vm}.sysadm.ee" for vm in vms}
+    stale = next(vm for vm, name in vms.items() if name == "stale")
+    emit_trace(class_jaeger.otlp_url, service[stale], child_ms=320)
+    wait_for_services(class_jaeger.query_url, {service[stale]})
+    time.sleep(1.5)  # provisioning's start is recorded to the second: the stale trace is before it
+    (tmp_path / "roster.csv").write_text("vm_name\n" + "\n".join(vms) + "\n")
+    local = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable, "ansible_become": False,
+             "doctor_fixture": "healthy"}  # fmt: skip
+    emit = [sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); from otlp import emit_trace;"
+            " emit_trace(sys.argv[2], sys.argv[3], child_ms=float(sys.argv[4]))",
+            str(ROOT / "tests" / "support"), class_jaeger.otlp_url]  # fmt: skip
+    hosts = {vm: dict(local) for vm in vms}
+    for vm, name in vms.items():
+        if name != "stale":
+            hosts[vm]["trace_command"] = [*emit, service[vm], "320" if name == "fresh" else "60"]
+    (tmp_path / "hosts.yml").write_text(yaml.safe_dump({"lab_vms": {"hosts": hosts}}))
+    env = {"ANSIBLE_ROLES_PATH": f"{ROOT / 'tests' / 'fixtures' / 'class' / 'roles'}:{ROOT / 'roles'}"}
+    # The traces are sent before grading starts: 10 s of polling is plenty (class.yml waits 30 s on real VMs).
+    out = playbook("class.yml", tmp_path / "roster.csv", class_jaeger, tmp_path / "reports",
+                   "-i", str(tmp_path / "hosts.yml"), "-e", "class_grade_timeout=10", env=env)  # fmt: skip
+    assert out.returncode == 0, out.stdout[-4000:] + out.stderr
+    report = latest(tmp_path / "reports")
+    by_name = {vms[s["vm_name"]]: s for s in report["students"]}
+    assert {name: (s["passed"], s["reason"]) for name, s in by_name.items()} == {
+        "fresh": (True, "ok"),
+        "short": (False, "too_short"),
+        "stale": (False, "no_traces"),  # its old good trace is before this run
+    }
+    assert {name: (s["diagnosis"]["reason"], s["diagnosis"]["hop"]) for name, s in by_name.items()} == {
+        "fresh": ("ok", ""),
+        "short": ("span_too_short", "app"),
+        "stale": ("trace_missing", "sdk_export"),
+    }
+    assert report["since"] == min(s["provision"]["started"] for s in report["students"])
+    # One query: the grade's bulk call; the doctor asked no Jaeger from the VMs.
+    assert out.stdout.count("TASK [class : Ask Jaeger about every graded student's service at once]") == 1
+    assert "TASK [inventory_api : Ask Jaeger" not in out.stdout

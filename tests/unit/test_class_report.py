@@ -1,10 +1,11 @@
-"""The class report's data (plugins/filter/class_report.py) from bulk jaeger_trace results recorded from a real
-Jaeger (tests/fixtures/class/, scripts/record_class_fixture.py): pass/fail, reasons, merge, JUnit view."""
+"""The class report's data (module_utils/class_report.py, the module class_report) from bulk jaeger_trace results
+recorded from a real Jaeger (tests/fixtures/class/, scripts/record_class_fixture.py) and the doctor's evidence
+recorded on the test bed (tests/fixtures/doctor/): pass/fail, reasons in the one vocabulary, the doctor's verdict
+decided on the controller, merge, JUnit view."""
 
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import os
 import subprocess
@@ -12,15 +13,18 @@ import sys
 from pathlib import Path
 
 import pytest
+from ansible.module_utils import class_report as cr
+from ansible.module_utils import otel_doctor_verdict, otel_doctor_vocabulary
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "class"
+DOCTOR = ROOT / "tests" / "fixtures" / "doctor"
 
-_spec = importlib.util.spec_from_file_location("class_report", ROOT / "plugins" / "filter" / "class_report.py")
-cr = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(cr)
-
-CRITERIA = {"operation": "validate_inventory_cache", "parent": "GET /api/v1/inventory", "min_ms": 300}
+CRITERIA = {
+    "operation": "validate_inventory_cache",
+    "parent_operation": "GET /api/v1/inventory",
+    "min_duration_ms": 300,
+}
 VMS = ["good-1", "good-2", "short", "nochild", "orphan", "absent"]
 
 
@@ -76,8 +80,32 @@ def test_the_failing_check_carries_the_reason_and_the_fix():
     duration = checks["duration"]
     assert duration["reason"] == "too_short"
     assert 30 < duration["duration_ms"] < 300
-    assert "time.sleep(0.3)" in duration["fix"]
+    assert duration["fix"] == otel_doctor_vocabulary.VERDICTS["span_too_short"].fix
     assert duration["trace_url"].startswith("http://127.0.0.1:")
+
+
+@pytest.mark.parametrize(
+    ("vm", "doctor_reason", "hop"),
+    [("short", "span_too_short", "app"), ("nochild", "span_missing", "app"), ("orphan", "span_wrong_parent", "app")],
+)
+def test_a_jaeger_reason_speaks_the_doctors_words(vm, doctor_reason, hop):
+    """One vocabulary: what the report says of a jaeger_trace reason is the doctor's verdict of that meaning."""
+    student = by_vm(build())[vm]
+    entry = otel_doctor_vocabulary.VERDICTS[doctor_reason]
+    assert otel_doctor_verdict.JAEGER_TRACE_REASONS[student["reason"]] == doctor_reason
+    assert (student["hop"], student["fix"]) == (hop, entry.fix)
+    assert student["reason_text"].startswith(entry.msg.split("{")[0])
+    assert student["msg"] in student["reason_text"]  # {detail}: the module's own message
+
+
+@pytest.mark.parametrize(
+    "reason", ["service_unknown", "unreachable", "auth_failed", "tls_failed", "vm_unreachable", "provision_failed"]
+)
+def test_the_graders_own_reasons_come_from_the_vocabulary(reason):
+    said = cr.describe(reason, {"service": "inventory.x.sysadm.ee", "step": "connect", "detail": "d"})
+    entry = otel_doctor_vocabulary.GRADER_VERDICTS[reason]
+    assert (said["short"], said["hop"]) == (entry.symptom, entry.hop)
+    assert said["fix"] == otel_doctor_vocabulary.render(entry.fix, {"service": "inventory.x.sysadm.ee"})
 
 
 def test_checks_after_a_failure_are_not_checked():
@@ -90,10 +118,26 @@ def test_checks_after_a_failure_are_not_checked():
     ]
 
 
-def test_a_missing_parent_trace_gets_its_own_reason():
+def test_every_failed_check_carries_the_students_one_reason_and_its_own_message():
     checks = {c["name"]: c for c in by_vm(build())["orphan"]["checks"]}
-    assert (checks["parent_trace"]["ok"], checks["parent_trace"]["reason"]) == (False, "no_traces")
-    assert checks["operation"]["reason"] == "parent_mismatch"
+    assert [(checks[n]["ok"], checks[n]["reason"]) for n in ("parent_trace", "operation")] == [
+        (False, "parent_mismatch"),
+        (False, "parent_mismatch"),
+    ]
+    assert checks["parent_trace"]["msg"] != checks["operation"]["msg"]
+
+
+def test_a_grading_the_module_refused_has_the_criterias_checks_undecided():
+    refused = {"failed": True, "reason": "bad_parameter", "msg": "since: 'soon' is not a duration"}
+    student = by_vm(build(grading=refused))["good-1"]
+    assert [(c["name"], c["ok"], c["reason"]) for c in student["checks"]] == [
+        ("service", None, "bad_parameter"),
+        ("parent_trace", None, "bad_parameter"),
+        ("operation", None, "bad_parameter"),
+        ("duration", None, "bad_parameter"),
+    ]
+    assert (student["status"], student["hop"]) == ("error", "jaeger_query")
+    assert "since: 'soon'" in student["reason_text"]
 
 
 def test_summary_counts_each_check_and_says_it_in_lines():
@@ -172,10 +216,27 @@ def test_a_student_never_graded_is_reported_as_such():
     assert "not graded: 5 of 6" in report["summary"]["lines"]
 
 
-def test_a_previous_report_of_another_schema_is_ignored():
-    previous = copy.deepcopy(build())
-    previous["schema"] = 99
-    assert by_vm(build(graded=["short"], previous=previous))["good-1"]["status"] == "not_graded"
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        ({"schema": 99}, "its schema is 99"),
+        ({"jaeger_url": "http://other:16686"}, "it asked another Jaeger (http://other:16686)"),
+        ({"criteria": {**CRITERIA, "min_duration_ms": 100.0}}, "it graded other criteria"),
+    ],
+)
+def test_a_previous_report_of_another_schema_jaeger_or_criteria_is_not_merged(change, why):
+    previous = {**copy.deepcopy(build()), **change}
+    report = build(graded=["short"], previous=previous)
+    assert by_vm(report)["good-1"]["status"] == "not_graded"
+    assert report["previous"]["kept"] is False and report["previous"]["why"].startswith(why)
+    assert any(line.startswith("The previous report (run 20261125T120000Z) is not merged: " + why)
+               for line in report["summary"]["lines"])  # fmt: skip
+
+
+def test_a_previous_report_of_the_same_grading_is_merged_and_says_so():
+    report = build(graded=["short"], previous=build(), run="20261125T130000Z")
+    assert report["previous"] == {"run": "20261125T120000Z", "kept": True, "why": ""}
+    assert not any(line.startswith("The previous report") for line in report["summary"]["lines"])
 
 
 def test_secrets_and_control_characters_never_reach_the_report():
@@ -190,15 +251,39 @@ def test_long_messages_are_cut():
     assert len(by_vm(build(rows=rows))["short"]["provision"]["msg"]) < 2100
 
 
-def test_a_diagnosis_is_carried_when_given():
-    diagnosis = {"reason": "otlp_refused", "hop": "export", "msg": "m", "fix": "f", "evidence": [], "ok": False}
-    assert by_vm(build(rows=roster(**{"short": {"diagnosis": diagnosis}})))["short"]["diagnosis"] == diagnosis
+def evidence(fault: str) -> dict:
+    """The evidence otel_doctor gathered on a lab VM of the test bed with that fault (the faults scenario)."""
+    return json.loads((DOCTOR / f"{fault}.json").read_text())["vm"]["evidence"]
 
 
-@pytest.mark.parametrize("reason", sorted(cr.REASONS))
-def test_every_reason_has_words_and_renders_without_context(reason):
-    short, words, _fix = cr.describe(reason)
-    assert short and words and "{" not in words
+@pytest.mark.parametrize(
+    ("vm", "fault", "reason", "hop"),
+    [
+        # The VM's own evidence settles it, whatever Jaeger holds.
+        ("good-1", "not_restarted", "not_restarted", "container_env"),
+        ("short", "wrong_port", "export_refused", "network_tls"),
+        # A healthy VM: the class's bulk answer for its service decides, as the doctor's own query would.
+        ("good-2", "healthy", "ok", ""),
+        ("short", "healthy", "span_too_short", "app"),
+        ("nochild", "healthy", "span_missing", "app"),
+    ],
+)
+def test_the_doctors_verdict_is_decided_on_the_controller_from_evidence_and_the_bulk_answer(vm, fault, reason, hop):
+    diagnosis = by_vm(build(rows=roster(**{vm: {"evidence": evidence(fault)}})))[vm]["diagnosis"]
+    assert (diagnosis["reason"], diagnosis["hop"]) == (reason, hop)
+    assert diagnosis["fix"] and diagnosis["evidence"]
+
+
+def test_no_evidence_no_diagnosis():
+    assert "diagnosis" not in by_vm(build())["short"]
+
+
+@pytest.mark.parametrize(
+    "reason", sorted({*otel_doctor_vocabulary.GRADER_VERDICTS, *otel_doctor_verdict.JAEGER_TRACE_REASONS, "ok"})
+)
+def test_every_reason_the_report_gives_has_words_and_a_fix(reason):
+    said = cr.describe(reason)
+    assert said["short"] and said["words"] and said["fix"]
 
 
 def test_junit_view_counts_agree_with_the_report():
@@ -213,7 +298,7 @@ def test_junit_view_counts_agree_with_the_report():
         "name": "provision",
         "outcome": "error",
         "type": "vm_unreachable",
-        "message": "the VM did not answer (ping)",
+        "message": "The VM did not answer (ping).",
         "text": "x",
     }
 
@@ -223,11 +308,11 @@ def test_junit_view_makes_undecided_checks_errors_when_jaeger_was_not_asked():
     assert (view["errors"], view["failures"]) == (24, 0)
 
 
-@pytest.mark.parametrize("name", ["class_report", "class_report_junit", "class_roster"])
-def test_ansible_doc_renders_each_filter(name):
+@pytest.mark.parametrize(("kind", "name"), [("filter", "class_roster"), ("module", "class_report")])
+def test_ansible_doc_renders_the_plugin(kind, name):
     env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")}
     out = subprocess.run(
-        [str(Path(sys.executable).with_name("ansible-doc")), "-t", "filter", name],
+        [str(Path(sys.executable).with_name("ansible-doc")), "-t", kind, name],
         capture_output=True, text=True, env=env, check=False,
     )  # fmt: skip
     assert out.returncode == 0, out.stderr

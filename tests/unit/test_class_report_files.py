@@ -90,3 +90,50 @@ def test_ansible_doc_renders_the_module():
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert "ATTRIBUTES" in out.stdout and "RETURN VALUES" in out.stdout
+
+
+@pytest.mark.parametrize(("value", "expected"), [("0640", 0o640), ("640", 0o640), (0o640, 0o640), (416, 0o640)])
+def test_a_mode_is_an_octal_string_or_a_number_as_it_is(value, expected):
+    """YAML reads an unquoted 0640 as the number 416 (= 0o640); ansible.builtin.file takes it as it is."""
+    assert module.file_mode(value) == expected
+
+
+@pytest.mark.parametrize("value", ["rw-r", "0999", 0o1777, -1, True])
+def test_a_mode_that_is_no_file_mode_is_refused(value):
+    with pytest.raises(ValueError):
+        module.file_mode(value)
+
+
+def test_every_directory_made_gets_the_mode(tmp_path):
+    """Not only the last one: reports/a/b/run all 0750."""
+    module.make_dirs(str(tmp_path / "a" / "b" / "run"), 0o750)
+    made = [tmp_path / "a", tmp_path / "a" / "b", tmp_path / "a" / "b" / "run"]
+    assert [oct(p.stat().st_mode & 0o777) for p in made] == ["0o750"] * 3
+
+
+def test_a_claim_never_takes_a_directory_of_another_run(tmp_path):
+    names = [module.claim(str(tmp_path), "20261125T120000Z", 0o750) for _ in range(3)]
+    assert names == ["20261125T120000Z", "20261125T120000Z-2", "20261125T120000Z-3"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names)
+
+
+def test_a_claim_in_check_mode_creates_nothing(tmp_path):
+    (tmp_path / "r1").mkdir()
+    assert module.claim(str(tmp_path), "r1", 0o750, check_mode=True) == "r1-2"
+    assert [p.name for p in tmp_path.iterdir()] == ["r1"]
+
+
+def test_the_module_writes_an_unquoted_yaml_mode_as_that_mode(tmp_path):
+    rc, result = run_module({"path": str(tmp_path / "r"), "run": "r1", "files": {"a": ""}, "mode": 416})
+    assert rc == 0, result
+    assert oct((tmp_path / "r" / "r1" / "a").stat().st_mode & 0o777) == "0o640"
+    assert oct((tmp_path / "r" / "r1").stat().st_mode & 0o777) == "0o750"
+    assert oct((tmp_path / "r").stat().st_mode & 0o777) == "0o750"
+
+
+def test_the_module_claims_a_run_directory(tmp_path):
+    (tmp_path / "r1").mkdir()
+    rc, result = run_module({"path": str(tmp_path), "run": "r1", "claim": True})
+    assert rc == 0, result
+    assert (result["run"], result["paths"]) == ("r1-2", [])
+    assert (tmp_path / "r1-2").is_dir() and not (tmp_path / "latest").exists()

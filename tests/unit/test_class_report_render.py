@@ -9,17 +9,20 @@ import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from html import escape as html_escape
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 import xmlschema
+from ansible.module_utils.otel_doctor_vocabulary import VERDICTS
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "class"
 BIN = Path(sys.executable).parent
 ENV = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "NO_COLOR": "1"}
 RUN = "20261125T120000Z"
+TOKEN_READ = "a-token-was-read"
 
 
 def render(reports: Path, fixture: str = "bulk_result.json") -> subprocess.CompletedProcess:
@@ -31,6 +34,7 @@ def render(reports: Path, fixture: str = "bulk_result.json") -> subprocess.Compl
         "-e", f"class_fixture={FIXTURES / fixture}",
         "-e", f"class_report_dir={reports}",
         "-e", "class_jaeger_url=http://jaeger.example:16686",
+        "-e", f"class_token_marker={reports / TOKEN_READ}",
     ]  # fmt: skip
     return subprocess.run(command, capture_output=True, text=True, env=ENV, cwd=ROOT)
 
@@ -157,14 +161,14 @@ def test_junit_validates_against_the_schema(run_dir):
 
 def test_junit_agrees_with_the_json(run_dir, report):
     root = ET.parse(run_dir / "junit.xml").getroot()  # noqa: S314 -- our own file, validated above
-    failures = {
+    failures = sorted(
         (c.get("classname"), c.find("failure").get("type"))
         for c in root.iter("testcase")
         if c.find("failure") is not None
-    }
-    expected = {
+    )
+    expected = sorted(
         (f"lab10.{s['vm_name']}", c["reason"]) for s in report["students"] for c in s["checks"] if c["ok"] is False
-    }
+    )
     assert failures == expected
     errors = {
         c.get("classname"): c.find("error").get("type") for c in root.iter("testcase") if c.find("error") is not None
@@ -192,8 +196,36 @@ def test_jaeger_unreachable_writes_the_report_then_fails_the_run(tmp_path):
     assert report["summary"]["lines"][-1] == "Jaeger could not be asked (unreachable): 4 of 6"
 
 
-def test_the_doctors_fix_is_shown(report, html, run_dir):
-    nochild = next(s for s in report["students"] if s["vm_name"] == "nochild")
-    assert nochild["diagnosis"]["reason"] == "compose_invalid"
-    assert "<b>Doctor</b> (container_env): Repair the YAML of /home/centos/lab10/docker-compose.yml" in html
-    assert "- Doctor (container_env): Repair the YAML" in (run_dir / "report.md").read_text()
+@pytest.mark.parametrize(
+    ("vm", "reason", "hop"),
+    [
+        ("nochild", "not_restarted", "container_env"),  # the VM's evidence settles it
+        ("short", "span_too_short", "app"),  # a healthy VM: its entry of the same bulk result decides
+    ],
+)
+def test_the_doctors_verdict_and_fix_are_shown(report, html, run_dir, vm, reason, hop):
+    """Decided on the controller from the VM's recorded evidence; words and fix from the vocabulary."""
+    diagnosis = next(s for s in report["students"] if s["vm_name"] == vm)["diagnosis"]
+    assert (diagnosis["reason"], diagnosis["hop"]) == (reason, hop)
+    fix = VERDICTS[reason].fix.split("{")[0]
+    assert f"<b>Doctor</b>: <code>{reason}</code> at the {hop} hop." in html
+    assert html_escape(fix) in html
+    assert f"- Doctor: `{reason}` at the {hop} hop: " in (run_dir / "report.md").read_text()
+
+
+def test_no_evidence_no_doctor(report):
+    assert [s["vm_name"] for s in report["students"] if "diagnosis" in s] == ["short", "nochild"]
+
+
+def test_grading_reads_no_api_token(reports):
+    """Not even a vaulted one (good-1's needs a password this run does not have): reading good-2's leaves a file."""
+    assert "!vault" in (FIXTURES / "provision.yml").read_text()
+    assert (reports / RUN / "report.json").exists()
+    assert not (reports / TOKEN_READ).exists()
+
+
+def test_markdown_keeps_what_students_typed_as_text(run_dir):
+    """A name or message with <b> or & must not become markup in a Markdown viewer (tables and details)."""
+    text = (run_dir / "report.md").read_text()
+    assert "<b>O'Neil</b>" not in text
+    assert text.count("Ann &lt;b&gt;O'Neil&lt;/b&gt; &amp; Co") == 2  # the table row and the details heading

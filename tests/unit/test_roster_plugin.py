@@ -99,6 +99,11 @@ def test_section_group_names(section, group):
         ("vm_name,email\na,nobody\n", "line 2: email 'nobody' has no '@'"),
         ('vm_name,student\na,"open\n', "line 2: not valid CSV"),
         ("# only a comment\n\n", "line 1: no header line"),
+        ("vm_name,student\n", "line 1: no student rows: the file has only its header"),
+        ("# class of 2026\nvm_name,student\n\n# nobody yet\n", "line 2: no student rows"),
+        ("vm_name\nlocalhost\n", "line 2: vm_name 'localhost' is a name Ansible reserves"),
+        ("vm_name\nall\n", "line 2: vm_name 'all' is a name Ansible reserves"),
+        ("vm_name\nungrouped\n", "line 2: vm_name 'ungrouped' is a name Ansible reserves"),
     ],
 )
 def test_bad_rows_are_named_by_line_and_value(text, expected):
@@ -138,10 +143,35 @@ def test_a_bad_roster_stops_ansible_playbook_before_any_connection(tmp_path, ros
     path = tmp_path / "class.csv"
     path.write_text(roster_text)
     out = ansible("ansible-playbook", "-i", str(path), str(ROOT / "playbooks" / "grade.yml"))
-    assert out.returncode != 0
-    assert f"{path}, line 3: vm_name 'Bad_Name' is not a lowercase DNS label" in out.stderr + out.stdout
+    assert out.returncode == 1
+    assert f"[ERROR]: the roster is not valid, nothing was run:\n{path}, line 3: vm_name 'Bad_Name'" in out.stderr
     assert "PLAY [" not in out.stdout
     assert "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("text", ["vm_name,student\n", "vm_name\nlocalhost\n"])
+def test_an_empty_roster_or_a_reserved_name_stops_ansible_playbook(tmp_path, text):
+    """Not a run that grades nobody and exits 0, nor a `localhost` row the report's delegate_to would hit."""
+    path = tmp_path / "class.csv"
+    path.write_text(text)
+    out = ansible("ansible-playbook", "-i", str(path), str(ROOT / "playbooks" / "grade.yml"))
+    assert out.returncode == 1 and f"{path}, line " in out.stderr
+    assert "PLAY [" not in out.stdout
+
+
+def test_a_bad_roster_fails_ansible_inventory_as_any_broken_inventory_does(tmp_path):
+    """Exit status 1, Ansible's error line (its display: colour, log_path), no traceback, no half inventory."""
+    path = tmp_path / "class.csv"
+    path.write_text("vm_name\nalice\nBad_Name\n")
+    log = tmp_path / "ansible.log"
+    out = subprocess.run(
+        [str(BIN / "ansible-inventory"), "-i", str(path), "--list"],
+        capture_output=True, text=True, cwd=ROOT, env={**ENV, "ANSIBLE_LOG_PATH": str(log)},
+    )  # fmt: skip
+    assert (out.returncode, out.stdout) == (1, "")
+    assert out.stderr.startswith("[ERROR]: the roster is not valid")
+    assert "Traceback" not in out.stderr
+    assert f"{path}, line 3: vm_name 'Bad_Name'" in log.read_text()
 
 
 def test_inventory_ini_still_parses():

@@ -71,9 +71,12 @@ def test_broken_vm_failed_at_the_compose_step_with_the_yaml_message(first):
 
 
 def test_the_doctor_diagnosed_the_reachable_vms(first):
+    """From the evidence gathered on each VM and the class's one grading answer, decided on the controller."""
     by_vm = students(first)
-    assert by_vm[OK]["diagnosis"]["ok"] is True
-    assert by_vm[BROKEN]["diagnosis"]["ok"] is False and by_vm[BROKEN]["diagnosis"]["fix"]
+    assert (by_vm[OK]["diagnosis"]["reason"], by_vm[OK]["diagnosis"]["hop"]) == ("ok", "")
+    broken = by_vm[BROKEN]["diagnosis"]
+    assert (broken["reason"], broken["hop"]) == ("compose_invalid", "container_env"), broken
+    assert f"docker compose -f {COMPOSE_FILE} config" in broken["fix"]
     assert "diagnosis" not in by_vm[STOPPED]
 
 
