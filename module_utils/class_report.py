@@ -26,7 +26,7 @@ CHECK_LABELS = {
     "service": ("service known to Jaeger", "service unknown to Jaeger"),
     "parent_trace": ("a trace of {parent_operation}", "no trace of {parent_operation}"),
     "operation": ("{operation} under {parent_operation}", "{operation} missing under {parent_operation}"),
-    "duration": ("{operation} lasts at least {min_ms} ms", "{operation} shorter than {min_ms} ms"),
+    "duration": ("{operation} lasts at least {min_duration_ms} ms", "{operation} shorter than {min_duration_ms} ms"),
     "attributes": ("{operation} carries the attributes", "{operation} lacks the attributes"),
     "min_traces": ("enough matching traces", "too few matching traces"),
 }
@@ -195,7 +195,7 @@ def build_report(grading, roster, graded, run, generated, jaeger_url, since, cri
     base = {
         "operation": criteria.get("operation"),
         "parent_operation": criteria.get("parent_operation"),
-        "min_ms": f"{criteria['min_duration_ms']:g}",
+        "min_duration_ms": f"{criteria['min_duration_ms']:g}",
         "since": since,
     }
     names = applicable_checks(
@@ -206,7 +206,7 @@ def build_report(grading, roster, graded, run, generated, jaeger_url, since, cri
             min_ms=criteria["min_duration_ms"] or None,
         )
     )
-    doctor_criteria = {"operation": base["operation"], "parent_operation": base["parent_operation"]}
+    doctor_criteria = {k: criteria.get(k) for k in ("operation", "parent_operation", "min_duration_ms")}
     by_service = {r.get("service"): r for r in grading.get("results") or []}
     earlier, merged = mergeable(previous, jaeger_url, criteria)
     graded = set(graded or [])

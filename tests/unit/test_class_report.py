@@ -80,7 +80,9 @@ def test_the_failing_check_carries_the_reason_and_the_fix():
     duration = checks["duration"]
     assert duration["reason"] == "too_short"
     assert 30 < duration["duration_ms"] < 300
-    assert duration["fix"] == otel_doctor_vocabulary.VERDICTS["span_too_short"].fix
+    vocabulary = otel_doctor_vocabulary
+    assert duration["fix"] == vocabulary.render(vocabulary.VERDICTS["span_too_short"].fix, CRITERIA)
+    assert "300 ms" in duration["fix"]
     assert duration["trace_url"].startswith("http://127.0.0.1:")
 
 
@@ -93,7 +95,7 @@ def test_a_jaeger_reason_speaks_the_doctors_words(vm, doctor_reason, hop):
     student = by_vm(build())[vm]
     entry = otel_doctor_vocabulary.VERDICTS[doctor_reason]
     assert otel_doctor_verdict.JAEGER_TRACE_REASONS[student["reason"]] == doctor_reason
-    assert (student["hop"], student["fix"]) == (hop, entry.fix)
+    assert (student["hop"], student["fix"]) == (hop, otel_doctor_vocabulary.render(entry.fix, CRITERIA))
     assert student["reason_text"].startswith(entry.msg.split("{")[0])
     assert student["msg"] in student["reason_text"]  # {detail}: the module's own message
 
@@ -261,7 +263,9 @@ def evidence(fault: str) -> dict:
     [
         # The VM's own evidence settles it, whatever Jaeger holds.
         ("good-1", "not_restarted", "not_restarted", "container_env"),
-        ("short", "wrong_port", "export_refused", "network_tls"),
+        ("absent", "wrong_port", "export_refused", "network_tls"),
+        # A refused export, yet the run's trace is in Jaeger: it landed, the trace decides.
+        ("short", "wrong_port", "span_too_short", "app"),
         # A healthy VM: the class's bulk answer for its service decides, as the doctor's own query would.
         ("good-2", "healthy", "ok", ""),
         ("short", "healthy", "span_too_short", "app"),
