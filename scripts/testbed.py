@@ -178,6 +178,7 @@ def main() -> int:
         # How lab-VM containers run: --privileged where allowed, else all capabilities but
         # SYS_RESOURCE with seccomp/apparmor unconfined (see scripts/testbed/labvm-entrypoint.sh).
         "LABVM_PRIVILEGED": "true" if privileged else "false",
+        **engine.labvm_settings(),
         "COMPOSE_VERSION": ".".join(map(str, engine.compose_version() or ())),
         "EXTRA_CA_BUNDLE": str(ca_bundle or ""),
     }

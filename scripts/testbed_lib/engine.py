@@ -16,24 +16,41 @@ import docker
 import yaml
 from docker.errors import APIError, DockerException, ImageNotFound
 
-# How a lab-VM container runs is molecule's platform in the shared base config, which every scenario
-# uses; the integration tests start theirs with the same options.
+# How a lab-VM container runs without --privileged: every capability this Docker knows but SYS_RESOURCE
+# (missing from some hosts' bounding set), seccomp and apparmor unconfined. Molecule's platforms take them
+# from .env.yml (LABVM_CAPABILITIES, LABVM_SECURITY_OPTS), which scripts/testbed.py writes from here; the
+# integration tests' lab VMs use them directly, with the base config's tmpfs and cgroup namespace.
+LABVM_CAPABILITIES = (
+    "AUDIT_CONTROL", "AUDIT_READ", "AUDIT_WRITE", "BLOCK_SUSPEND", "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH",
+    "FOWNER", "FSETID", "IPC_LOCK", "IPC_OWNER", "KILL", "LEASE", "LINUX_IMMUTABLE", "MAC_ADMIN", "MAC_OVERRIDE",
+    "MKNOD", "NET_ADMIN", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_RAW", "SETFCAP", "SETGID", "SETPCAP", "SETUID",
+    "SYS_ADMIN", "SYS_BOOT", "SYS_CHROOT", "SYS_MODULE", "SYS_NICE", "SYS_PACCT", "SYS_PTRACE", "SYS_RAWIO",
+    "SYS_TIME", "SYS_TTY_CONFIG", "SYSLOG", "WAKE_ALARM",
+)  # fmt: skip
+LABVM_SECURITY_OPTS = ("seccomp=unconfined", "apparmor=unconfined")
 MOLECULE_BASE = Path(__file__).resolve().parents[2] / ".config" / "molecule" / "config.yml"
 SYSTEM_CA_BUNDLES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt")
+
+
+def labvm_settings() -> dict:
+    """.env.yml's lab-VM options: YAML flow lists, which molecule interpolates into its platforms."""
+    return {
+        "LABVM_CAPABILITIES": "[" + ", ".join(LABVM_CAPABILITIES) + "]",
+        "LABVM_SECURITY_OPTS": "[" + ", ".join(LABVM_SECURITY_OPTS) + "]",
+    }
 
 
 def labvm_run_options(privileged: bool, base: Path = MOLECULE_BASE) -> dict:
     """docker SDK containers.run() keyword arguments for a lab-VM container, as molecule runs it.
 
-    --privileged where the host allows it; otherwise the platform's capabilities (every one but
-    SYS_RESOURCE, missing from some hosts' bounding set) and security options (seccomp/apparmor
-    unconfined), with an entrypoint that remounts /sys and the cgroups read-write.
+    --privileged where the host allows it; otherwise the capabilities and security options above, with an
+    entrypoint that remounts /sys and the cgroups read-write.
     """
     (platform,) = yaml.safe_load(base.read_text(encoding="utf-8"))["platforms"]
     options = {"tmpfs": dict.fromkeys(platform["tmpfs"], ""), "cgroupns": platform["cgroupns_mode"]}
     if privileged:
         return {**options, "privileged": True}
-    return {**options, "cap_add": list(platform["capabilities"]), "security_opt": list(platform["security_opts"])}
+    return {**options, "cap_add": list(LABVM_CAPABILITIES), "security_opt": list(LABVM_SECURITY_OPTS)}
 
 
 def _client():

@@ -75,10 +75,30 @@ def test_jaeger_image_without_a_release_tag_is_refused(image):
         jaeger_pins.image_version(image)
 
 
+def molecule_platforms() -> list[tuple[str, dict]]:
+    """(file, platform) of the base config and of every scenario with its own platforms, as molecule reads them:
+    ${VAR}s filled from what scripts/testbed.py writes to .env.yml."""
+    settings = engine.labvm_settings()
+    found = []
+    for path in [ROOT / ".config" / "molecule" / "config.yml", *sorted((ROOT / "molecule").glob("*/molecule.yml"))]:
+        text = re.sub(
+            r"\$\{(LABVM_CAPABILITIES|LABVM_SECURITY_OPTS)\}", lambda m: settings[m.group(1)], path.read_text()
+        )
+        found += [(path.name, platform) for platform in yaml.safe_load(text).get("platforms") or []]
+    return found
+
+
+def test_every_lab_vm_platform_takes_its_options_from_the_test_bed():
+    platforms = molecule_platforms()
+    assert len(platforms) >= 4  # the base's and the class scenario's three
+    for _, platform in platforms:
+        assert platform["capabilities"] == list(engine.LABVM_CAPABILITIES)
+        assert platform["security_opts"] == list(engine.LABVM_SECURITY_OPTS)
+
+
 def test_integration_lab_vms_run_as_molecules():
-    (platform,) = yaml.safe_load((ROOT / ".config" / "molecule" / "config.yml").read_text())["platforms"]
     unprivileged = engine.labvm_run_options(False)
-    assert unprivileged["cap_add"] == platform["capabilities"]
+    assert unprivileged["cap_add"] == list(engine.LABVM_CAPABILITIES)
     assert "SYS_ADMIN" in unprivileged["cap_add"] and "SYS_RESOURCE" not in unprivileged["cap_add"]
     assert unprivileged["security_opt"] == ["seccomp=unconfined", "apparmor=unconfined"]
     assert unprivileged["tmpfs"] == {"/run": "", "/run/lock": "", "/tmp": ""}  # noqa: S108 - in the container
