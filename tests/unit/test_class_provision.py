@@ -25,7 +25,7 @@ TOKEN = "s3cr3t-token-of-broken"
 def run(tmp_path_factory):
     """One class.yml run over the four VMs: (its output, report.json, the report directory)."""
     work = tmp_path_factory.mktemp("class")
-    (work / "roster.csv").write_text("vm_name,student\nok-vm,A\nbroken-vm,B\nlost-vm,C\ndown-vm,D\n")
+    (work / "roster.csv").write_text("vm_name,student\nok-vm,A\nbroken-vm,B\nlost-vm,C\ndown-vm,D\ndead-vm,E\n")
     local = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable, "ansible_become": False}
     closed = {"ansible_connection": "ssh", "ansible_host": "127.0.0.1", "ansible_port": 1}
     flag = work / "lost-vm.lost"
@@ -40,6 +40,8 @@ def run(tmp_path_factory):
             "ansible_connection": f"{{{{ 'ssh' if '{flag}' is exists else 'local' }}}}",
         },
         "down-vm": {**local, **closed},
+        # Connected, yet no module runs (a stopped container over the docker connection fails this way).
+        "dead-vm": {**local, "ansible_python_interpreter": "/nonexistent/python3"},
     }
     (work / "hosts.yml").write_text(yaml.safe_dump({"lab_vms": {"hosts": hosts}}))
     env = {
@@ -70,7 +72,7 @@ def test_the_run_fails_only_after_writing_the_report_because_jaeger_did_not_answ
     out, report, _ = run
     assert out.returncode != 0
     assert "Grading failed before any student was checked" in out.stdout
-    assert [s["vm_name"] for s in report["students"]] == ["ok-vm", "broken-vm", "lost-vm", "down-vm"]
+    assert [s["vm_name"] for s in report["students"]] == ["ok-vm", "broken-vm", "lost-vm", "down-vm", "dead-vm"]
 
 
 def test_a_run_of_the_same_second_does_not_write_into_another_runs_directory(run):
@@ -83,6 +85,12 @@ def test_a_run_of_the_same_second_does_not_write_into_another_runs_directory(run
 def test_a_vm_that_never_answers_is_unreachable_at_connect(run):
     provision = students(run[1])["down-vm"]["provision"]
     assert (provision["status"], provision["step"]) == ("unreachable", "connect")
+
+
+def test_a_vm_where_no_module_runs_is_unreachable_at_connect_with_the_error(run):
+    provision = students(run[1])["dead-vm"]["provision"]
+    assert (provision["status"], provision["step"]) == ("unreachable", "connect")
+    assert "/nonexistent/python3" in provision["msg"]
 
 
 def test_a_vm_lost_during_the_role_leaves_the_play_at_once_and_is_recorded(run):
@@ -116,7 +124,7 @@ def test_the_doctor_gathers_evidence_only_and_the_report_decides_with_the_one_gr
         "not_restarted",
         "container_env",
     )
-    assert "diagnosis" not in by_vm["down-vm"] and "diagnosis" not in by_vm["lost-vm"]
+    assert not {"down-vm", "lost-vm", "dead-vm"} & {vm for vm, s in by_vm.items() if "diagnosis" in s}
 
 
 def test_the_grade_counts_traces_from_when_provisioning_started(run):
@@ -128,7 +136,7 @@ def test_the_grade_counts_traces_from_when_provisioning_started(run):
 
 def test_the_rerun_command_carries_this_runs_class_settings(run):
     out, report, _ = run
-    command = re.search(r"Re-run only the 4 failed .*?: (ansible-playbook .*)$", out.stdout, re.M)
+    command = re.search(r"Re-run only the 5 failed .*?: (ansible-playbook .*)$", out.stdout, re.M)
     assert command, out.stdout[-3000:]
     assert "class.yml --limit @" in command.group(1)
     assert "-e class_jaeger_url=http://127.0.0.1:1" in command.group(1)
