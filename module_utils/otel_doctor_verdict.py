@@ -177,6 +177,9 @@ def _vm_reason(evidence, facts):
     if not docker.get("ok", True):
         return "docker_unavailable", docker.get("error"), False
     if not container:
+        # A compose file that does not parse is why nothing runs, and must be fixed before `up` can.
+        if compose.get("exists") and compose.get("error"):
+            return "compose_invalid", compose["error"], False
         return ("container_missing" if compose.get("exists") else "compose_missing"), None, False
     if not container.get("running") or container.get("restarting"):
         return "container_down", None, False

@@ -165,6 +165,8 @@ def test_credentials_in_evidence_passed_back_do_not_reach_the_verdict(capsys):
         ({"container": {"running": False, "status": "exited", "exit_code": 3}}, "container_down"),
         ({"container": {"running": True, "restarting": True}}, "container_down"),
         ({"compose": {"exists": True, "error": "yaml: line 3"}}, "compose_invalid"),
+        # With no container, the file that does not parse is why: `up` cannot start one from it.
+        ({"container": None, "compose": {"exists": True, "error": "yaml: line 3"}}, "compose_invalid"),
         ({"tracing_off": "OTEL_SDK_DISABLED=true"}, "tracing_off"),
         ({"expected": "inventory.other.sysadm.ee"}, "service_name_mismatch"),
         ({"probe": {"ran": True, "outcome": "http", "status": 302, "location": "https://x"}}, "export_redirect"),
