@@ -87,9 +87,9 @@ def test_a_vm_that_never_answers_is_unreachable_at_connect(run):
     assert (provision["status"], provision["step"]) == ("unreachable", "connect")
 
 
-def test_a_vm_where_no_module_runs_is_unreachable_at_connect_with_the_error(run):
+def test_a_vm_that_answers_but_runs_no_module_failed_at_connect_with_the_error(run):
     provision = students(run[1])["dead-vm"]["provision"]
-    assert (provision["status"], provision["step"]) == ("unreachable", "connect")
+    assert (provision["status"], provision["step"]) == ("failed", "connect")
     assert "/nonexistent/python3" in provision["msg"]
 
 

@@ -85,18 +85,21 @@ def test_broken_vm_compose_file_was_not_changed():
     assert in_vm(BROKEN, f"ls {COMPOSE_FILE}.*~ 2>/dev/null", check=False).stdout == "", "a backup means a write"
 
 
-def test_stopped_vm_is_an_unreachable_error(first_run, first):
+def test_stopped_vm_is_an_error_at_connect(first_run, first):
+    """Over the docker connection a stopped container runs no module (over SSH a VM that is down is
+    unreachable: tests/unit/test_class_provision.py)."""
     stopped = students(first)[STOPPED]
     assert (stopped["status"], stopped["reason"], stopped["provision"]["step"]) == (
         "error",
-        "vm_unreachable",
+        "provision_failed",
         "connect",
     )
+    assert "is not running" in stopped["provision"]["msg"], stopped["provision"]
     root = ET.parse(REPORTS / first_run / "junit.xml").getroot()  # noqa: S314 -- the report just written
     errors = {
         c.get("classname"): c.find("error").get("type") for c in root.iter("testcase") if c.find("error") is not None
     }
-    assert errors == {f"lab10.{BROKEN}": "provision_failed", f"lab10.{STOPPED}": "vm_unreachable"}
+    assert errors == {f"lab10.{BROKEN}": "provision_failed", f"lab10.{STOPPED}": "provision_failed"}
 
 
 def test_json_and_junit_agree(first_run, first):
