@@ -139,6 +139,8 @@ def test_the_rerun_command_carries_this_runs_class_settings(run):
     command = re.search(r"Re-run only the 5 failed .*?: (ansible-playbook .*)$", out.stdout, re.M)
     assert command, out.stdout[-3000:]
     assert "class.yml --limit @" in command.group(1)
+    assert re.search(r"failed\.txt -f \d+ ", command.group(1)), command.group(1)
+    assert "add the vault and become options you gave this run" in out.stdout
     assert "-e class_jaeger_url=http://127.0.0.1:1" in command.group(1)
     assert re.search(r"-e class_report_dir=/\S+/reports( |$)", command.group(1))
     assert "class_jaeger_bearer_token" not in command.group(1) and "class_concurrency" not in command.group(1)
