@@ -9,23 +9,24 @@ imported. Documentation: class_roster.yml beside this file (ansible-doc -t filte
 from __future__ import annotations
 
 
-def roster(hosts, hostvars):
+def roster(hosts, hostvars, domain):
     """Inventory hosts -> one dict per host with what the report needs (the roster plugin's columns).
 
     The service name defaults as the role inventory_api's does: inventory.<vm_name>.<domain>, where vm_name
-    defaults to the host's short name. Only these variables are read: a host's vaulted API token is never
-    touched, so grading needs no vault password.
+    defaults to the host's short name and domain to the lab's (role lab_criteria, given by the caller).
+    Only these variables are read: a host's vaulted API token is never touched, so grading needs no vault
+    password.
     """
     rows = []
     for host in hosts:
         known = hostvars[host]
         vm_name = known.get("inventory_api_vm_name") or host.split(".")[0]
-        domain = known.get("inventory_api_domain") or "sysadm.ee"
+        host_domain = known.get("inventory_api_domain") or domain
         rows.append(
             {
                 "host": host,
                 "vm_name": vm_name,
-                "service": known.get("inventory_api_otel_service_name") or f"inventory.{vm_name}.{domain}",
+                "service": known.get("inventory_api_otel_service_name") or f"inventory.{vm_name}.{host_domain}",
                 "student": known.get("roster_student") or "",
                 "email": known.get("roster_email") or "",
                 "section": known.get("roster_section") or "",
