@@ -17,6 +17,7 @@ from collections import Counter
 
 from .jaeger_match import Criteria
 from .jaeger_verdict import applicable_checks
+from .otel_doctor_classify import redact_userinfo
 from .otel_doctor_verdict import JAEGER_QUERY_FAILURES, JAEGER_TRACE_REASONS, diagnose
 from .otel_doctor_vocabulary import GRADER_VERDICTS, VERDICTS, render
 
@@ -208,7 +209,8 @@ def build_report(grading, roster, graded, run, generated, jaeger_url, since, cri
     )
     doctor_criteria = {k: criteria.get(k) for k in ("operation", "parent_operation", "min_duration_ms")}
     by_service = {r.get("service"): r for r in grading.get("results") or []}
-    earlier, merged = mergeable(previous, jaeger_url, criteria)
+    # The previous report holds the URL as shown (without credentials).
+    earlier, merged = mergeable(previous, redact_userinfo(jaeger_url), criteria)
     graded = set(graded or [])
     students = []
     for host in roster:
@@ -239,7 +241,8 @@ def build_report(grading, roster, graded, run, generated, jaeger_url, since, cri
         "summary": summarize(students, run, merged),
         "students": students,
     }
-    return clean(report, [str(s) for s in secrets if s and len(str(s)) >= 4])
+    # A URL's user:password@ (class_jaeger_url, and every trace link built from it) is a secret too.
+    return redact_userinfo(clean(report, [str(s) for s in secrets if s and len(str(s)) >= 4]))
 
 
 def summarize(students, run, previous=None):

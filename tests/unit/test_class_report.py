@@ -241,6 +241,25 @@ def test_a_previous_report_of_the_same_grading_is_merged_and_says_so():
     assert not any(line.startswith("The previous report") for line in report["summary"]["lines"])
 
 
+def test_credentials_in_the_jaeger_url_never_reach_the_report():
+    grading = copy.deepcopy(recorded())
+    for result in grading["results"]:
+        if result.get("trace_url"):
+            result["trace_url"] = result["trace_url"].replace("http://", "http://grader:pa55word@")
+    report = cr.build_report(
+        grading, roster(), VMS, "20261125T120000Z", "2026-11-25T12:00:00Z", "https://grader:pa55word@jaeger:16686",
+        "7d", CRITERIA,
+    )  # fmt: skip
+    assert "pa55word" not in json.dumps(report)
+    assert report["jaeger_url"] == "https://***@jaeger:16686"
+    assert by_vm(report)["good-1"]["trace"]["url"].startswith("http://***@127.0.0.1:")
+    again = cr.build_report(
+        grading, roster(), ["good-1"], "20261125T130000Z", "2026-11-25T13:00:00Z", "https://grader:pa55word@jaeger:16686",
+        "7d", CRITERIA, previous=report,
+    )  # fmt: skip
+    assert again["previous"]["kept"], again["previous"]
+
+
 def test_secrets_and_control_characters_never_reach_the_report():
     rows = roster(**{"short": {"provision": {"status": "failed", "step": "x", "msg": "token s3cr3t-t0ken\x1b[31m"}}})
     text = json.dumps(build(rows=rows, secrets=["s3cr3t-t0ken", ""]))
