@@ -326,6 +326,15 @@ def test_junit_view_counts_agree_with_the_report():
     }
 
 
+def test_junit_view_skips_the_checks_an_earlier_failure_left_undecided():
+    report = build()
+    view = cr.junit(report)
+    assert view["skipped"] == sum(1 for s in report["students"] for c in s["checks"] if c["ok"] is None) > 0
+    absent = next(s for s in view["suites"] if s["name"].startswith("absent"))
+    assert [c["outcome"] for c in absent["cases"]] == ["failure", "skipped", "skipped", "skipped"]
+    assert absent["skipped"] == 3
+
+
 def test_junit_view_makes_undecided_checks_errors_when_jaeger_was_not_asked():
     view = cr.junit(build(grading=recorded("bulk_unreachable.json")))
     assert (view["errors"], view["failures"]) == (24, 0)

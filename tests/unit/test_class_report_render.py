@@ -176,6 +176,9 @@ def test_junit_agrees_with_the_json(run_dir, report):
     assert errors == {"lab10.nochild": "provision_failed", "lab10.absent": "vm_unreachable"}
     assert int(root.get("tests")) == len(list(root.iter("testcase")))
     assert int(root.get("failures")) == len(failures) and int(root.get("errors")) == 2
+    skipped = [c for c in root.iter("testcase") if c.find("skipped") is not None]
+    undecided = [c for s in report["students"] for c in s["checks"] if c["ok"] is None]
+    assert len(skipped) == len(undecided) == int(root.get("skipped")) > 0
 
 
 def test_markdown_has_the_summary_and_a_row_per_student(run_dir):
