@@ -32,7 +32,11 @@ def load(path: Path):
 
 
 def options(role: Path) -> dict:
-    return load(role / "meta" / "argument_specs.yml")["argument_specs"]["main"]["options"]
+    """Every entry point's options (a default belongs to the entry point that uses it)."""
+    merged = {}
+    for entry in load(role / "meta" / "argument_specs.yml")["argument_specs"].values():
+        merged.update(entry.get("options") or {})
+    return merged
 
 
 def defaults(role: Path) -> dict:
