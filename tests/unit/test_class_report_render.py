@@ -190,6 +190,14 @@ def test_markdown_has_the_summary_and_a_row_per_student(run_dir):
     assert all(line.count(" | ") == 7 for line in rows), "a stray | would shift the columns"
 
 
+def test_markdown_links_only_http_trace_urls(run_dir, report):
+    text = (run_dir / "report.md").read_text()
+    traced = [s for s in report["students"] if s["trace"] and s["trace"]["url"]]
+    assert traced
+    for student in traced:
+        assert f"[{student['trace']['id'][:12]}](<{student['trace']['url']}>)" in text
+
+
 def test_jaeger_unreachable_writes_the_report_then_fails_the_run(tmp_path):
     out = render(tmp_path, "bulk_unreachable.json")
     assert out.returncode != 0

@@ -68,7 +68,6 @@ def test_every_planted_fault_was_recorded():
 def test_the_recorded_run_gave_the_expected_verdict(fault):
     diagnosis = RECORDED[fault]["diagnosis"]
     assert (diagnosis["reason"], diagnosis["hop"]) == EXPECTED[fault]
-    assert diagnosis["seconds"] <= 15
 
 
 @FAULTS
