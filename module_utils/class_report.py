@@ -274,7 +274,8 @@ def summarize(students, run, previous=None):
         "graded_now": sum(1 for s in students if s.get("run") == run),
         "carried_over": sum(1 for s in students if s.get("run") not in (run, None)),
         "checks": list(checks.values()),
-        "provision": dict(Counter(s["provision"]["status"] for s in students)),
+        # This run's provisioning only: a student carried over keeps the status of the run that graded them.
+        "provision": dict(Counter(s["provision"]["status"] for s in students if s.get("run") == run)),
         "reasons": dict(reasons),
         "lines": lines,
     }

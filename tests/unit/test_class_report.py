@@ -202,6 +202,14 @@ def test_a_rerun_keeps_the_students_it_did_not_grade_with_their_run():
     assert [s["vm_name"] for s in second["students"]] == VMS  # the roster's order, the whole roster
 
 
+def test_a_reruns_provisioning_counts_only_the_vms_it_provisioned():
+    ok = {"provision": {"status": "ok", "step": "", "msg": ""}}
+    first = build(rows=roster(**dict.fromkeys(VMS, ok)))
+    assert first["summary"]["provision"] == {"ok": len(VMS)}
+    second = build(rows=roster(short=ok), graded=["short"], run="20261125T130000Z", previous=first)
+    assert second["summary"]["provision"] == {"ok": 1}
+
+
 def test_a_rerun_takes_the_roster_names_and_drops_students_no_longer_in_it():
     first = build()
     rows = roster(vms=VMS[:-1])
