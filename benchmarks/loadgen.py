@@ -10,6 +10,8 @@ Open loop: request i is sent at start + i / rate whether or not earlier ones hav
 server cannot slow the offered load down (no coordinated omission); latency is measured from the
 scheduled send time. Every request carries its own W3C `traceparent`, so each request is matched to
 its trace in Jaeger by id.
+
+One file, over 300 lines, because it is copied into the lab VM alone.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 #!/usr/bin/python
 # Copyright: the lab10 tracing kit authors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Long for its documentation (DOCUMENTATION, EXAMPLES, RETURN: about two thirds); the logic is in
+# module_utils/jaeger_*.py.
 
 from __future__ import annotations
 

@@ -4,6 +4,9 @@ The lab10 compose file belongs to the student: other services (minio, ...), volu
 variables they set by hand must survive. Only the keys the role owns change. With ruamel.yaml (the
 controller's venv has it) the file is edited round-trip, so comments, key order and quoting survive too;
 without it PyYAML is used and comments are lost (the role keeps a backup of the original either way).
+
+One file, over 300 lines: a role's filter_plugins/ file cannot import a sibling module, and most of it
+is the round-trip comment keeping, which only makes sense beside the merge.
 """
 
 from __future__ import annotations
