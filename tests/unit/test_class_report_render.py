@@ -25,7 +25,7 @@ RUN = "20261125T120000Z"
 TOKEN_READ = "a-token-was-read"
 
 
-def render(reports: Path, fixture: str = "bulk_result.json") -> subprocess.CompletedProcess:
+def render(reports: Path, fixture: str = "bulk_result.json", *options: str) -> subprocess.CompletedProcess:
     command = [
         str(BIN / "ansible-playbook"),
         "-i", str(FIXTURES / "roster.csv"),
@@ -35,6 +35,7 @@ def render(reports: Path, fixture: str = "bulk_result.json") -> subprocess.Compl
         "-e", f"class_report_dir={reports}",
         "-e", "class_jaeger_url=http://jaeger.example:16686",
         "-e", f"class_token_marker={reports / TOKEN_READ}",
+        *options,
     ]  # fmt: skip
     return subprocess.run(command, capture_output=True, text=True, env=ENV, cwd=ROOT)
 
@@ -55,6 +56,12 @@ def run_dir(reports) -> Path:
 @pytest.fixture(scope="module")
 def report(run_dir) -> dict:
     return json.loads((run_dir / "report.json").read_text())
+
+
+def test_the_rerun_line_says_how_many_were_not_graded_yet(tmp_path):
+    out = render(tmp_path, "bulk_result.json", "--limit", "good-1,short")
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr
+    assert "Re-run only the 5 failed (4 of them not graded yet)" in out.stdout
 
 
 def test_all_five_files_and_latest(reports, run_dir):
