@@ -392,7 +392,7 @@ def test_bulk_run_builds_its_tls_settings_once(ca_path, capsys):
 
 def test_polls_until_the_trace_arrives(capsys):
     c = case("ok", "v1")
-    fake = FakeJaeger(api="v1", base=BASE)
+    fake = FakeJaeger(api="v1", base=BASE, timeout_s=10)
     real, searches = fake.__call__, []
 
     def late(url, *args, **kwargs):
