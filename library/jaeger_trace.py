@@ -83,6 +83,11 @@ options:
   timeout:
     description:
       - Keep polling until this much time has passed, then explain what is missing.
+      - A Jaeger that cannot be reached (V(unreachable), a name that does not resolve included, since
+        a Compose service's name resolves only while its container runs) or answers HTTP 502, 503 or
+        504 is asked again until then; other failures, such as TLS or authentication, end the run at once.
+      - A trace that starts while the module waits counts too; the search window ends when the polling
+        does, plus a margin for clock skew between the app's host and this one.
       - The default outlasts the OpenTelemetry SDK's 5 s batch delay with room to spare.
       - A duration like V(30s); a plain number is seconds. V(0) means a single search.
     type: raw

@@ -26,8 +26,9 @@ CLOCK_SKEW_US = 60 * 1_000_000
 class Plan:
     """What the module asks Jaeger, decided up front from the parameters.
 
-    start_us/end_us: the absolute window. It ends a little after the module started, which covers
-    every request made before the check (and clock skew between the app's host and this one).
+    start_us/end_us: the absolute window. It ends when the polling does (timeout after the module
+    started) plus clock skew, so a trace that starts while the module waits counts as much as one
+    sent before the check.
     fail_fast: decide a service as soon as a settled trace misses (see jaeger_match.Evaluation).
     """
 
@@ -46,7 +47,7 @@ class Plan:
         self.criteria = criteria
         self.start_us = start_us
         now_us = int(time.time() * 1_000_000) if now_us is None else now_us
-        self.end_us = now_us + CLOCK_SKEW_US
+        self.end_us = now_us + int(timeout_s * 1_000_000) + CLOCK_SKEW_US
         self.window_text = window_text
         self.timeout_s = timeout_s
         self.interval_s = interval_s

@@ -166,7 +166,8 @@ def v3_operations(doc, what):
 
 def v3_traces(doc, what):
     """{"result": {"resourceSpans": [...]}} (or a stream of them) -> [Trace]."""
-    docs = doc["_stream"] if isinstance(doc, dict) and "_stream" in doc else [doc]
+    # A JSON body may carry a "_stream" key too: its value is checked like any other list.
+    docs = as_list(doc["_stream"], what, "body", none_ok=False) if isinstance(doc, dict) and "_stream" in doc else [doc]
     spans = []
     for part in docs:
         part = as_dict(part, what, "body")

@@ -256,7 +256,8 @@ def detect_api(client, preferred="auto"):
             api.services()
             return api
         except JaegerError as exc:
-            # Only "this is not that API" moves on; network, TLS and auth failures are final.
+            # Only "this is not that API" moves on; network, TLS and auth failures go up as they are
+            # (jaeger_trace.connect asks again on those that may clear: unreachable, 502/503/504).
             if exc.reason not in ("unexpected_response", "http_error") or exc.retry:
                 raise
             tried.append(f"{name}: {exc.msg}")

@@ -13,11 +13,11 @@ from ansible.module_utils.jaeger_model import JaegerError, Span, Trace
 CHILD, PARENT = "validate_inventory_cache", "GET /api/v1/inventory"
 
 
-def trace(service, child_ms=320, n=0, parent=PARENT):
+def trace(service, child_ms=320, n=0, parent=PARENT, start_us=0):
     tid = f"{abs(hash((service, n))):032x}"[:32]
     return Trace(tid, [
-        Span(tid, "p" + str(n), None, parent, service, 1_000 + n, int(child_ms * 1000) + 10_000, {}),
-        Span(tid, "c" + str(n), "p" + str(n), CHILD, service, 2_000 + n, int(child_ms * 1000), {}),
+        Span(tid, "p" + str(n), None, parent, service, start_us + 1_000 + n, int(child_ms * 1000) + 10_000, {}),
+        Span(tid, "c" + str(n), "p" + str(n), CHILD, service, start_us + 2_000 + n, int(child_ms * 1000), {}),
     ])  # fmt: skip
 
 
@@ -68,6 +68,13 @@ class FakeApi:
                 self.active -= 1
 
 
+class WindowedApi(FakeApi):
+    """Like Jaeger's search: only traces that started inside the query's window."""
+
+    def search(self, q):
+        return [t for t in super().search(q) if q.start_us <= t.start_us <= q.end_us]
+
+
 class Clock:
     def __init__(self):
         self.t = 1000.0
@@ -111,6 +118,15 @@ def test_polls_until_the_trace_arrives():
     assert res["elapsed"] == 5
 
 
+def test_a_trace_that_starts_while_the_module_waits_is_in_the_window():
+    # The request is sent 90 s after the module started (async use, a slow first request).
+    late = trace("a", start_us=NOW_US + 90 * 1_000_000)
+    api, clock = WindowedApi({"a": [late]}, arrive_after={"a": 90}), Clock()
+    [res] = run(api, [good("a")], clock, timeout_s=120, concurrency=1)
+    assert (res["ok"], res["reason"], res["polls"]) == (True, "ok", 91)
+    assert res["trace_id"] == late.trace_id
+
+
 def test_deadline_bounds_the_polling_then_explains():
     api, clock = FakeApi({"a": [trace("a", child_ms=120)]}), Clock()
     [res] = run(api, [good("a")], clock, timeout_s=2.5, concurrency=4)
@@ -133,8 +149,8 @@ def test_search_window_and_limit():
     api = FakeApi({"a": [trace("a")]})
     run(api, [good("a", min_traces=50)], timeout_s=10, concurrency=1, limit=20)
     q = api.searches[0]
-    # Resolved once, before the first search.
-    assert (q.start_us, q.end_us) == (NOW_US - SINCE_US, NOW_US + CLOCK_SKEW_US)
+    # Resolved once, before the first search; it ends when the polling does, plus clock skew.
+    assert (q.start_us, q.end_us) == (NOW_US - SINCE_US, NOW_US + 10 * 1_000_000 + CLOCK_SKEW_US)
     assert q.limit == 50  # never fewer than min_traces
     assert (q.service, q.operation, q.min_ms, q.max_ms) == ("a", CHILD, 300, None)
 
