@@ -18,14 +18,15 @@ def get_json(url: str, timeout: float = 10):
 def poll(fetch, timeout: float = 20, interval: float = 0.3):
     """Call fetch until it returns something truthy, and return that; the last falsy result at the timeout.
 
-    A 404 (not there yet) and connection errors (still starting) count as "not yet" until the timeout.
+    A 404 (not there yet), a 503 (a health check while starting) and connection errors (still starting)
+    count as "not yet" until the timeout.
     """
     deadline = time.monotonic() + timeout
     while True:
         try:
             result = fetch()
         except urllib.error.HTTPError as exc:
-            if exc.code != 404 or time.monotonic() > deadline:
+            if exc.code not in (404, 503) or time.monotonic() > deadline:
                 raise
             result = None
         except OSError:
