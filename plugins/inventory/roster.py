@@ -129,7 +129,8 @@ def _check_row(fields):
     elif vm_name in RESERVED:
         problems.append(f"vm_name {vm_name!r} is a name Ansible reserves ({', '.join(RESERVED)}): rename the VM's row")
     port = fields.get("port", "")
-    if port and not (port.isdigit() and 1 <= int(port) <= 65535):
+    # ASCII decimals only: isdigit() takes '²' (int() then raises), isdecimal() other scripts' digits.
+    if port and not (port.isascii() and port.isdecimal() and 1 <= int(port) <= 65535):
         problems.append(f"port {port!r} is not a number in 1-65535")
     for name in ("host", "user"):
         if re.search(r"\s", fields.get(name, "")):

@@ -95,6 +95,8 @@ def test_section_group_names(section, group):
         ("vm_name,student\na,b,c\n", "line 2: 3 values for 2 columns: 'a,b,c'"),
         ("vm_name,port\na,22x\n", "line 2: port '22x' is not a number in 1-65535"),
         ("vm_name,port\na,70000\n", "line 2: port '70000' is not a number in 1-65535"),
+        ("vm_name,port\na,\u00b2\n", "line 2: port '\u00b2' is not a number in 1-65535"),  # a digit, not a decimal
+        ("vm_name,port\na,\u0662\u0662\n", "line 2: port '\u0662\u0662' is not a number in 1-65535"),  # Arabic-Indic 22
         ("vm_name,host\na,my host\n", "line 2: host 'my host' contains a space"),
         ("vm_name,email\na,nobody\n", "line 2: email 'nobody' has no '@'"),
         ('vm_name,student\na,"open\n', "line 2: not valid CSV"),
