@@ -64,6 +64,8 @@ def test_domain_and_default_user_options():
     [
         ("\ufeffvm_name,student\na,A\n", ["a"]),  # a spreadsheet's byte order mark
         ("# class of 2026\n\nvm_name\n\na\n# b left\nc\n", ["a", "c"]),  # blank and comment lines
+        ('vm_name\n# x,"y\nc\n  # z,"\nd\n', ["c", "d"]),  # a comment's quote opens no value
+        ("# 2026\nstudent,vm_name\nA,a\n# b left, see mail\n", ["a"]),  # vm_name not first: no vm_name, a comment
         ('vm_name,student\na,"Kask, Jaan"\n', ["a"]),  # quoted comma
         ("vm_name,student,email\na,A\n", ["a"]),  # fewer values than columns
         ("vm_name\r\na\r\nb\r\n", ["a", "b"]),  # Windows line ends
@@ -71,6 +73,11 @@ def test_domain_and_default_user_options():
 )
 def test_accepted_shapes(text, names):
     assert list(parse(text)) == names
+
+
+def test_a_quoted_value_starting_with_hash_is_data_not_a_comment():
+    hosts = parse('student,vm_name\n"#1 Team",a\n"#N/A",b\n')
+    assert [h["vars"]["roster_student"] for h in hosts.values()] == ["#1 Team", "#N/A"]
 
 
 @pytest.mark.parametrize(
@@ -106,6 +113,7 @@ def test_section_group_names(section, group):
         ("vm_name\nlocalhost\n", "line 2: vm_name 'localhost' is a name Ansible reserves"),
         ("vm_name\nall\n", "line 2: vm_name 'all' is a name Ansible reserves"),
         ("vm_name\nungrouped\n", "line 2: vm_name 'ungrouped' is a name Ansible reserves"),
+        ("student,vm_name\n#1 Team,a\n", "line 2: '#1 Team' starts with '#' but vm_name is 'a': a comment or a row?"),
     ],
 )
 def test_bad_rows_are_named_by_line_and_value(text, expected):
