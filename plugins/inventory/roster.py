@@ -23,7 +23,8 @@ description:
     with its line (put C(vm_name) first, or quote the value)."
   - "The whole file is checked before any host is added: a missing or invalid C(vm_name) (not a lowercase
     DNS label, or one of Ansible's reserved names C(localhost), C(all), C(ungrouped)), a repeated C(vm_name),
-    an unknown or repeated column, a row with more values than columns, a C(port) that is not in 1-65535, a
+    an unknown, repeated or (before a named one) empty column, a row with more values than columns (empty cells
+    after the last column, as spreadsheets export them, are ignored), a C(port) that is not in 1-65535, a
     C(host) or C(user) with spaces and an C(email) without C(@) each fail the source with the file, the line
     and the value; so does a roster without any student row."
   - "Such a roster stops C(ansible-playbook), C(ansible) and C(ansible-inventory) with Ansible's error
@@ -144,10 +145,11 @@ def _check_row(fields):
 
 
 def _check_header(header):
-    problems = [
+    problems = [f"column {number} has no name" for number, name in enumerate(header, 1) if not name]
+    problems += [
         f"unknown column {name!r} (known: {', '.join(COLUMNS)}; only vm_name is required)"
         for name in header
-        if name not in COLUMNS
+        if name and name not in COLUMNS
     ]
     problems += [f"column {name!r} appears more than once" for name in sorted(set(header)) if header.count(name) > 1]
     if "vm_name" not in header:
@@ -197,6 +199,8 @@ def parse_roster(text, path, domain="sysadm.ee", default_user="centos"):
         raise RosterError(path, [(1, "no header line (expected columns such as vm_name,student,email)")])
     header_line, header = rows[0]
     header = [name.lower() for name in header]
+    while not header[-1]:  # a spreadsheet export's empty cells after the last column (one cell is not empty)
+        header.pop()
     errors = [(header_line, problem) for problem in _check_header(header)]
     if errors:
         raise RosterError(path, errors)
@@ -209,6 +213,8 @@ def parse_roster(text, path, domain="sysadm.ee", default_user="centos"):
             if problem := _comment_or_row(header, values):
                 errors.append((line, problem))
             continue
+        while len(values) > len(header) and not values[-1]:  # empty values after the last column
+            values.pop()
         if len(values) > len(header):
             errors.append((line, f"{len(values)} values for {len(header)} columns: {','.join(values)!r}"))
             continue

@@ -69,6 +69,8 @@ def test_domain_and_default_user_options():
         ('vm_name,student\na,"Kask, Jaan"\n', ["a"]),  # quoted comma
         ("vm_name,student,email\na,A\n", ["a"]),  # fewer values than columns
         ("vm_name\r\na\r\nb\r\n", ["a", "b"]),  # Windows line ends
+        ("vm_name,student,,\na,A,,\nb,B\n", ["a", "b"]),  # a spreadsheet's empty cells after the last column
+        ("vm_name,student\na,A,,\n", ["a"]),  # empty values after the last column
     ],
 )
 def test_accepted_shapes(text, names):
@@ -100,6 +102,8 @@ def test_section_group_names(section, group):
         ("vm_name,student,student\na,b,c\n", "line 1: column 'student' appears more than once"),
         ("student\nAlice\n", "line 1: no vm_name column in the header 'student'"),
         ("vm_name,student\na,b,c\n", "line 2: 3 values for 2 columns: 'a,b,c'"),
+        ("vm_name,student,,\na,A,x,\n", "line 2: 3 values for 2 columns: 'a,A,x'"),  # a value under no name
+        ("vm_name,,student\na,,A\n", "line 1: column 2 has no name"),
         ("vm_name,port\na,22x\n", "line 2: port '22x' is not a number in 1-65535"),
         ("vm_name,port\na,70000\n", "line 2: port '70000' is not a number in 1-65535"),
         ("vm_name,port\na,\u00b2\n", "line 2: port '\u00b2' is not a number in 1-65535"),  # a digit, not a decimal
