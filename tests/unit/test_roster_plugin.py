@@ -47,11 +47,16 @@ def test_every_column_is_used():
     text = "VM_Name , Student,email,section,host,user,port\nbob,Bob Kask,bob@example.edu,Tue 10-12,10.0.0.5,root,2222\n"
     host = parse(text)["bob"]
     assert host["groups"] == ["lab_vms", "section_tue_10_12"]
-    assert host["vars"]["ansible_host"] == "10.0.0.5"
-    assert host["vars"]["ansible_user"] == "root"
-    assert host["vars"]["ansible_port"] == 2222
-    assert host["vars"]["roster_student"] == "Bob Kask"
-    assert host["vars"]["roster_email"] == "bob@example.edu"
+    assert host["vars"] == {
+        "inventory_api_vm_name": "bob",
+        "ansible_host": "10.0.0.5",
+        "ansible_user": "root",
+        "ansible_port": 2222,
+        "roster_student": "Bob Kask",
+        "roster_email": "bob@example.edu",
+        "roster_section": "Tue 10-12",
+        "roster_line": 2,
+    }
 
 
 def test_domain_and_default_user_options():
@@ -127,6 +132,15 @@ def test_bad_rows_are_named_by_line_and_value(text, expected):
 def test_every_bad_row_is_reported_and_no_host_is_returned():
     found = problems("vm_name\nok-1\nBAD\nok-2\nalso_bad\n")
     assert [p.split(":")[0] for p in found] == ["line 3", "line 5"]
+
+
+@pytest.mark.parametrize(("bad_rows", "rest"), [(20, []), (25, ["... and 5 more"])])
+def test_the_message_lists_20_problems_and_counts_the_rest(bad_rows, rest):
+    with pytest.raises(roster.RosterError) as caught:
+        roster.parse_roster("vm_name\n" + "".join(f"Bad{n}\n" for n in range(bad_rows)), "class.csv")
+    lines = str(caught.value).splitlines()[1:]
+    assert [line.split(":")[0] for line in lines[:20]] == [f"class.csv, line {n}" for n in range(2, 22)]
+    assert lines[20:] == rest
 
 
 def test_the_message_names_the_file_for_each_row():
