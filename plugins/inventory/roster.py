@@ -18,10 +18,13 @@ description:
     C(inventory.<vm_name>.sysadm.ee)), C(ansible_host) (C(host), default C(<vm_name>.<domain>)),
     C(ansible_user) (C(user), default O(default_user)), C(ansible_port) (C(port), when given),
     C(roster_student), C(roster_email), C(roster_section) (empty when not given) and C(roster_line)."
-  - Blank lines and lines starting with C(#) are skipped.
+  - "Blank lines and lines starting with C(#) are skipped (a quoted C(\"#1 Team\") is a value). When C(vm_name) is
+    not the first column, a C(#) line that has a valid C(vm_name) in that column may be a row as well: it fails
+    with its line (put C(vm_name) first, or quote the value)."
   - "The whole file is checked before any host is added: a missing or invalid C(vm_name) (not a lowercase
     DNS label, or one of Ansible's reserved names C(localhost), C(all), C(ungrouped)), a repeated C(vm_name),
-    an unknown or repeated column, a row with more values than columns, a C(port) that is not in 1-65535, a
+    an unknown, repeated or (before a named one) empty column, a row with more values than columns (empty cells
+    after the last column, as spreadsheets export them, are ignored), a C(port) that is not in 1-65535, a
     C(host) or C(user) with spaces and an C(email) without C(@) each fail the source with the file, the line
     and the value; so does a roster without any student row."
   - "Such a roster stops C(ansible-playbook), C(ansible) and C(ansible-inventory) with Ansible's error
@@ -129,7 +132,8 @@ def _check_row(fields):
     elif vm_name in RESERVED:
         problems.append(f"vm_name {vm_name!r} is a name Ansible reserves ({', '.join(RESERVED)}): rename the VM's row")
     port = fields.get("port", "")
-    if port and not (port.isdigit() and 1 <= int(port) <= 65535):
+    # ASCII decimals only: isdigit() takes '²' (int() then raises), isdecimal() other scripts' digits.
+    if port and not (port.isascii() and port.isdecimal() and 1 <= int(port) <= 65535):
         problems.append(f"port {port!r} is not a number in 1-65535")
     for name in ("host", "user"):
         if re.search(r"\s", fields.get(name, "")):
@@ -141,10 +145,11 @@ def _check_row(fields):
 
 
 def _check_header(header):
-    problems = [
+    problems = [f"column {number} has no name" for number, name in enumerate(header, 1) if not name]
+    problems += [
         f"unknown column {name!r} (known: {', '.join(COLUMNS)}; only vm_name is required)"
         for name in header
-        if name not in COLUMNS
+        if name and name not in COLUMNS
     ]
     problems += [f"column {name!r} appears more than once" for name in sorted(set(header)) if header.count(name) > 1]
     if "vm_name" not in header:
@@ -153,14 +158,34 @@ def _check_header(header):
 
 
 def _records(text, path):
-    """(line, [values]) of every non-blank, non-comment CSV record; line is where the record ends."""
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), strict=True)
+    """(line, [values], is_comment) of every non-blank CSV record; line is where the record ends."""
+    # A comment is a line starting with '#' (a quoted "#1 Team" is a value). It is read on its own, so a quote
+    # in it opens no value; an empty line in its place keeps the reader's line_num.
+    lines = list(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    comments = {number for number, line in enumerate(lines, 1) if line.lstrip().startswith("#")}
+    reader = csv.reader(("\n" if n in comments else line for n, line in enumerate(lines, 1)), strict=True)
     try:
         for record in reader:
-            if any(value.strip() for value in record) and not record[0].lstrip().startswith("#"):
-                yield reader.line_num, [value.strip() for value in record]
+            if reader.line_num in comments:
+                record, is_comment = list(csv.reader([lines[reader.line_num - 1]]))[0], True
+            elif any(value.strip() for value in record):
+                is_comment = False
+            else:
+                continue
+            yield reader.line_num, [value.strip() for value in record], is_comment
     except csv.Error as exc:
         raise RosterError(path, [(reader.line_num, f"not valid CSV ({exc})")]) from None
+
+
+def _comment_or_row(header, values):
+    """The problem of a '#' line that is also a whole row: vm_name not first, an unquoted '#1 Team,alice'."""
+    vm_name = dict(zip(header, values, strict=False)).get("vm_name", "")
+    if DNS_LABEL.match(vm_name):  # never when vm_name is the first column: its value starts with '#'
+        return (
+            f"{values[0]!r} starts with '#' but vm_name is {vm_name!r}: a comment or a row?"
+            " Make vm_name the first column (or quote the value)"
+        )
+    return None
 
 
 def parse_roster(text, path, domain="sysadm.ee", default_user="centos"):
@@ -169,16 +194,27 @@ def parse_roster(text, path, domain="sysadm.ee", default_user="centos"):
     Nothing is returned unless every row is valid, so a bad roster adds no host at all.
     """
     records = list(_records(text, path))
-    if not records:
+    rows = [(line, values) for line, values, is_comment in records if not is_comment]
+    if not rows:
         raise RosterError(path, [(1, "no header line (expected columns such as vm_name,student,email)")])
-    header_line, header = records[0]
+    header_line, header = rows[0]
     header = [name.lower() for name in header]
+    while not header[-1]:  # a spreadsheet export's empty cells after the last column (one cell is not empty)
+        header.pop()
     errors = [(header_line, problem) for problem in _check_header(header)]
     if errors:
         raise RosterError(path, errors)
 
     hosts, first_seen = [], {}
-    for line, values in records[1:]:
+    for line, values, is_comment in records:
+        if line <= header_line:
+            continue
+        if is_comment:
+            if problem := _comment_or_row(header, values):
+                errors.append((line, problem))
+            continue
+        while len(values) > len(header) and not values[-1]:  # empty values after the last column
+            values.pop()
         if len(values) > len(header):
             errors.append((line, f"{len(values)} values for {len(header)} columns: {','.join(values)!r}"))
             continue
@@ -205,7 +241,7 @@ def parse_roster(text, path, domain="sysadm.ee", default_user="centos"):
             host_vars["ansible_port"] = int(fields["port"])
         groups = [GROUP] + ([section_group(fields["section"])] if fields.get("section") else [])
         hosts.append({"name": vm_name, "groups": groups, "vars": host_vars})
-    if not errors and len(records) == 1:
+    if not errors and len(rows) == 1:
         errors.append((header_line, "no student rows: the file has only its header"))
     if errors:
         raise RosterError(path, errors)
