@@ -29,6 +29,8 @@ options:
   url:
     description:
       - Base URL of Jaeger's query service (the UI's address), without C(/api).
+      - Credentials in it (C(https://user:password@host)) are used for basic auth and never shown - messages and
+        trace links say C(https://***@host) - but O(bearer_token) or O(headers) keep them out of URLs altogether.
     type: str
     required: true
   service:
@@ -345,6 +347,7 @@ summary:
 # Imports after the documentation, as in Ansible's own modules.
 import time  # noqa: E402
 import traceback  # noqa: E402
+from urllib.parse import urlsplit  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
@@ -353,6 +356,7 @@ from ..module_utils.jaeger_match import Criteria  # noqa: E402
 from ..module_utils.jaeger_model import JaegerError, parse_duration_ms, parse_since  # noqa: E402
 from ..module_utils.jaeger_query import Client, detect_api  # noqa: E402
 from ..module_utils.jaeger_verdict import bulk_message, checks  # noqa: E402
+from ..module_utils.redact import redact_userinfo  # noqa: E402
 
 ARGUMENT_SPEC = {
     "url": {"type": "str", "required": True},
@@ -492,6 +496,15 @@ def failed_everywhere(plan, params, exc):
     ]
 
 
+def _fail(module, **payload):
+    """fail_json without a URL's credentials (url may carry user:password@; every message and link quotes it)."""
+    module.fail_json(**redact_userinfo(payload))
+
+
+def _exit(module, **payload):
+    module.exit_json(**redact_userinfo(payload))
+
+
 def run_module():
     module = AnsibleModule(
         argument_spec=ARGUMENT_SPEC,
@@ -499,6 +512,12 @@ def run_module():
         required_one_of=[("service", "services")],
         supports_check_mode=True,
     )
+    # The credentials of a url like https://user:password@host: masked wherever Ansible shows this task
+    # (module_args included) like any no_log value; messages and links show the URL as ***@host.
+    userinfo = urlsplit(module.params["url"] or "")
+    credentials = userinfo.password or userinfo.username  # a lone user part is a token
+    if credentials:
+        module.no_log_values.add(credentials)
     started = time.monotonic()
     bulk = module.params["services"] is not None
     out = {"changed": False, "polls": 0, "traces_found": 0}
@@ -518,9 +537,10 @@ def run_module():
             out.update(results=everywhere, summary=summary_of(everywhere))
         elif everywhere:
             out["checks"] = everywhere[0]["checks"]
-        module.fail_json(msg=exc.msg, **out)
+        _fail(module, msg=exc.msg, **out)
     except Exception as exc:  # noqa: BLE001 -- safety net: a one-line message, the traceback only with -vvv
-        module.fail_json(
+        _fail(
+            module,
             msg=f"jaeger_trace internal error: {type(exc).__name__}: {exc}",
             reason="internal_error",
             exception=traceback.format_exc(),
@@ -537,15 +557,15 @@ def run_module():
             reason="some_failed" if summary["failed"] else "ok",
         )
         if summary["failed"]:
-            module.fail_json(msg=bulk_message(results), **out)
-        module.exit_json(msg=f"all {len(results)} services have matching traces", **out)
+            _fail(module, msg=bulk_message(results), **out)
+        _exit(module, msg=f"all {len(results)} services have matching traces", **out)
     result = dict(results[0])
     del result["service"], result["elapsed"]
     ok = result.pop("ok")
     out.update(result)
     if not ok:
-        module.fail_json(**out)
-    module.exit_json(**out)
+        _fail(module, **out)
+    _exit(module, **out)
 
 
 def main():

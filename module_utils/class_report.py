@@ -17,9 +17,9 @@ from collections import Counter
 
 from .jaeger_match import Criteria
 from .jaeger_verdict import applicable_checks
-from .otel_doctor_classify import redact_userinfo
 from .otel_doctor_verdict import JAEGER_QUERY_FAILURES, JAEGER_TRACE_REASONS, diagnose
 from .otel_doctor_vocabulary import GRADER_VERDICTS, VERDICTS, render
+from .redact import redact_userinfo
 
 SCHEMA = 1
 # A check's name -> (what passing says, what failing says: the summary's line).
@@ -242,7 +242,7 @@ def build_report(grading, roster, graded, run, generated, jaeger_url, since, cri
         "students": students,
     }
     # A URL's user:password@ (class_jaeger_url, and every trace link built from it) is a secret too.
-    return redact_userinfo(clean(report, [str(s) for s in secrets if s and len(str(s)) >= 4]))
+    return clean(redact_userinfo(report), [str(s) for s in secrets if s and len(str(s)) >= 4])
 
 
 def summarize(students, run, previous=None):

@@ -14,6 +14,8 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from urllib.parse import unquote, urlsplit
 
+from .redact import redact_userinfo
+
 # --- what the SDK does with the environment (opentelemetry-exporter-otlp-proto-http 1.45) ------
 
 DEFAULT_TRACES_ENDPOINT = "http://localhost:4318/v1/traces"
@@ -99,21 +101,6 @@ def env_list_to_dict(items):
         key, _sep, value = item.partition("=")
         env[key] = value
     return env
-
-
-# user:password@ (or token@) in a URL: the SDK's requests session sends it as Basic auth.
-URL_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)[^/\s@?#'\"]+@")
-
-
-def redact_userinfo(value):
-    """value with the credentials of every URL in it replaced by ***; lists and dicts throughout."""
-    if isinstance(value, str):
-        return URL_USERINFO.sub(r"\g<scheme>***@", value)
-    if isinstance(value, list):
-        return [redact_userinfo(item) for item in value]
-    if isinstance(value, dict):
-        return {key: redact_userinfo(item) for key, item in value.items()}
-    return value
 
 
 def shown_value(key, value):

@@ -20,7 +20,6 @@ from .otel_doctor_classify import (
     effective_service_name,
     env_differences,
     env_list_to_dict,
-    redact_userinfo,
     resolve_ca_bundle,
     resolve_client_cert,
     resolve_traces_endpoint,
@@ -29,6 +28,7 @@ from .otel_doctor_classify import (
     split_endpoint,
 )
 from .otel_doctor_probe import PROBE
+from .redact import redact_userinfo
 
 DOCKER_TIMEOUT = 30
 LOG_TAIL = 5000

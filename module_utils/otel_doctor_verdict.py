@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from .otel_doctor_classify import classify_probe, is_network_failure, redact_userinfo
+from .otel_doctor_classify import classify_probe, is_network_failure
 from .otel_doctor_vocabulary import verdict
+from .redact import redact_userinfo
 
 # jaeger_trace reasons -> doctor reasons (the check found the trace, but not as the lab wants it).
 JAEGER_TRACE_REASONS = {

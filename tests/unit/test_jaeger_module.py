@@ -324,6 +324,16 @@ def test_unreachable_is_retried_until_timeout(exc, error, words, capsys):
     assert result["elapsed"] >= 0.3
 
 
+@pytest.mark.parametrize("userinfo", ["grader:pa55word", "pa55word"])
+def test_a_urls_credentials_never_reach_the_result(userinfo, capsys):
+    fake = failing_open_url(urllib.error.URLError(ConnectionRefusedError(111, "Connection refused")))
+    url = f"http://{userinfo}@jaeger.test:16686"
+    rc, result = run({"url": url, "services": ["a", "b"], "timeout": 0}, fake, capsys)
+    assert rc == 1 and fake.calls and all(call.startswith(url) for call in fake.calls)
+    assert "pa55word" not in json.dumps(result)  # module_args included
+    assert "http://***@jaeger.test:16686" in result["msg"]
+
+
 def test_unreachable_in_bulk_fails_every_service(capsys):
     fake = failing_open_url(urllib.error.URLError(ConnectionRefusedError(111, "Connection refused")))
     rc, result = run({"services": ["a", "b"], "timeout": 0}, fake, capsys)
