@@ -19,7 +19,7 @@ from .jaeger_match import Criteria
 from .jaeger_verdict import applicable_checks
 from .otel_doctor_verdict import JAEGER_QUERY_FAILURES, JAEGER_TRACE_REASONS, diagnose
 from .otel_doctor_vocabulary import GRADER_VERDICTS, VERDICTS, render
-from .redact import redact_userinfo
+from .redact import redact_userinfo, without_userinfo
 
 SCHEMA = 1
 # A check's name -> (what passing says, what failing says: the summary's line).
@@ -124,7 +124,7 @@ def grade_checks(result, facts, names):
                 "msg": raw.get("msg") or "",
                 "fix": said["fix"],
                 "duration_ms": raw.get("measured_ms", facts.get("measured_ms") if name == "duration" else None),
-                "trace_url": result.get("trace_url"),
+                "trace_url": without_userinfo(result.get("trace_url")),
             }
         )
     return checks, reason
@@ -148,7 +148,11 @@ def student_entry(row, result, provision, run, facts, names):
         status = "failed"
     trace = None
     if result.get("trace_id"):
-        trace = {"id": result["trace_id"], "url": result.get("trace_url"), **waterfall(result.get("spans"))}
+        trace = {
+            "id": result["trace_id"],
+            "url": without_userinfo(result.get("trace_url")),
+            **waterfall(result.get("spans")),
+        }
     entry = dict(row, run=run, passed=passed, status=status, reason=reason, hop=said["hop"])
     entry.update(reason_text=said["words"], fix=said["fix"], msg=result.get("msg", ""), provision=provision)
     entry.update(checks=checks, trace=trace)

@@ -343,8 +343,8 @@ GRADER_VERDICTS = {
         False,
         "provisioning failed",
         "Provisioning stopped at the task {step}.",
-        "Read the error and fix it on the VM (the role changed nothing after that task), "
-        "then re-run with --limit @failed.txt.",
+        "Read the error and fix its cause, on the VM or in how Ansible reaches it (python3 on the VM, the become "
+        "password: -K), then re-run with --limit @failed.txt (the role changed nothing after that task).",
     ),
     "not_graded": Verdict("", False, "not graded", "Not graded yet.", "Run grade.yml (or class.yml) without --limit."),
     "not_checked": Verdict("", False, "not checked", "Not checked: an earlier check failed.", "Fix that one first."),

@@ -23,3 +23,8 @@ def redact_userinfo(value):
     if isinstance(value, dict):
         return {key: redact_userinfo(item) for key, item in value.items()}
     return value
+
+
+def without_userinfo(url):
+    """A link to follow: the URL without any user:password@ (a browser would send a redacted one and fail)."""
+    return URL_USERINFO.sub(r"\g<scheme>", url) if isinstance(url, str) else url

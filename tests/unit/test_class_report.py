@@ -260,7 +260,7 @@ def test_credentials_in_the_jaeger_url_never_reach_the_report():
     )  # fmt: skip
     assert "pa55word" not in json.dumps(report)
     assert report["jaeger_url"] == "https://***@jaeger:16686"
-    assert by_vm(report)["good-1"]["trace"]["url"].startswith("http://***@127.0.0.1:")
+    assert by_vm(report)["good-1"]["trace"]["url"].startswith("http://127.0.0.1:")  # a link to follow
     again = cr.build_report(
         grading, roster(), ["good-1"], "20261125T130000Z", "2026-11-25T13:00:00Z", "https://grader:pa55word@jaeger:16686",
         "7d", CRITERIA, previous=report,

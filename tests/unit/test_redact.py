@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from ansible.module_utils.redact import redact_userinfo
+from ansible.module_utils.redact import redact_userinfo, without_userinfo
 
 
 @pytest.mark.parametrize(
@@ -26,3 +26,16 @@ from ansible.module_utils.redact import redact_userinfo
 )
 def test_a_urls_credentials_are_never_shown(text, shown):
     assert redact_userinfo(text) == shown
+
+
+@pytest.mark.parametrize(
+    ("url", "link"),
+    [
+        ("https://u:p@jaeger.example/trace/ab", "https://jaeger.example/trace/ab"),
+        ("https://***@jaeger.example/trace/ab", "https://jaeger.example/trace/ab"),
+        ("https://jaeger.example/trace/ab", "https://jaeger.example/trace/ab"),
+        (None, None),
+    ],
+)
+def test_a_link_has_no_userinfo(url, link):
+    assert without_userinfo(url) == link

@@ -85,14 +85,14 @@ def test_broken_vm_compose_file_was_not_changed():
     assert in_vm(BROKEN, f"ls {COMPOSE_FILE}.*~ 2>/dev/null", check=False).stdout == "", "a backup means a write"
 
 
-def test_stopped_vm_is_an_error_at_connect(first_run, first):
+def test_stopped_vm_is_an_error_at_the_ping(first_run, first):
     """Over the docker connection a stopped container runs no module (over SSH a VM that is down is
     unreachable: tests/unit/test_class_provision.py)."""
     stopped = students(first)[STOPPED]
     assert (stopped["status"], stopped["reason"], stopped["provision"]["step"]) == (
         "error",
         "provision_failed",
-        "connect",
+        "Check that the VM answers and runs modules",
     )
     assert "is not running" in stopped["provision"]["msg"], stopped["provision"]
     root = ET.parse(REPORTS / first_run / "junit.xml").getroot()  # noqa: S314 -- the report just written
