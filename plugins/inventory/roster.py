@@ -20,7 +20,7 @@ description:
     C(roster_student), C(roster_email), C(roster_section) (empty when not given) and C(roster_line)."
   - "Blank lines and lines starting with C(#) are skipped (a quoted C(\"#1 Team\") is a value). When C(vm_name) is
     not the first column, a C(#) line that has a valid C(vm_name) in that column may be a row as well: it fails
-    with its line (put C(vm_name) first, or quote the value)."
+    with its line (quote the value to keep the row; delete it or put C(vm_name) first to comment it out)."
   - "The whole file is checked before any host is added: a missing or invalid C(vm_name) (not a lowercase
     DNS label, or one of Ansible's reserved names C(localhost), C(all), C(ungrouped)), a repeated C(vm_name),
     an unknown, repeated or (before a named one) empty column, a row with more values than columns (empty cells
@@ -159,13 +159,23 @@ def _check_header(header):
 
 def _records(text, path):
     """(line, [values], is_comment) of every non-blank CSV record; line is where the record ends."""
-    # A comment is a line starting with '#' (a quoted "#1 Team" is a value). It is read on its own, so a quote
-    # in it opens no value; an empty line in its place keeps the reader's line_num.
+    # A comment is a line starting with '#' where a record starts (a quoted "#1 Team" is a value, and so is a
+    # line of a quoted value that spans lines). It is read on its own, so a quote in it opens no value; an
+    # empty line in its place keeps the reader's line_num.
     lines = list(io.StringIO(text.lstrip("\ufeff"), newline=""))
-    comments = {number for number, line in enumerate(lines, 1) if line.lstrip().startswith("#")}
-    reader = csv.reader(("\n" if n in comments else line for n, line in enumerate(lines, 1)), strict=True)
+    comments, ended = set(), [0]  # ended: the line the last record ended on
+
+    def fed():
+        for number, line in enumerate(lines, 1):
+            if ended[0] == number - 1 and line.lstrip().startswith("#"):
+                comments.add(number)
+                line = "\n"
+            yield line
+
+    reader = csv.reader(fed(), strict=True)
     try:
         for record in reader:
+            ended[0] = reader.line_num
             if reader.line_num in comments:
                 record, is_comment = list(csv.reader([lines[reader.line_num - 1]]))[0], True
             elif any(value.strip() for value in record):
@@ -182,8 +192,8 @@ def _comment_or_row(header, values):
     vm_name = dict(zip(header, values, strict=False)).get("vm_name", "")
     if DNS_LABEL.match(vm_name):  # never when vm_name is the first column: its value starts with '#'
         return (
-            f"{values[0]!r} starts with '#' but vm_name is {vm_name!r}: a comment or a row?"
-            " Make vm_name the first column (or quote the value)"
+            f"{values[0]!r} starts with '#' but vm_name is {vm_name!r}: a comment or a row? To keep the row,"
+            " quote the value; to comment it out, delete it or make vm_name the first column"
         )
     return None
 

@@ -72,6 +72,7 @@ def test_domain_and_default_user_options():
         ('vm_name\n# x,"y\nc\n  # z,"\nd\n', ["c", "d"]),  # a comment's quote opens no value
         ("# 2026\nstudent,vm_name\nA,a\n# b left, see mail\n", ["a"]),  # vm_name not first: no vm_name, a comment
         ('vm_name,student\na,"Kask, Jaan"\n', ["a"]),  # quoted comma
+        ('vm_name,student\na,"Team\n#1"\nb,B\n', ["a", "b"]),  # a quoted value's line starting with '#' is data
         ("vm_name,student,email\na,A\n", ["a"]),  # fewer values than columns
         ("vm_name\r\na\r\nb\r\n", ["a", "b"]),  # Windows line ends
         ("vm_name,student,,\na,A,,\nb,B\n", ["a", "b"]),  # a spreadsheet's empty cells after the last column
