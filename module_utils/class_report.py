@@ -7,7 +7,8 @@ renders templates/class_report.* from what it returns. Every reason's words, hop
 vocabulary (otel_doctor_vocabulary): the grader's own reasons, and for a jaeger_trace reason that means
 what a doctor verdict means, that verdict (otel_doctor_verdict.JAEGER_TRACE_REASONS). A VM whose evidence
 class.yml gathered gets the doctor's verdict here, on the controller, from that evidence and its entry of
-the same bulk result: one query to Jaeger, one verdict per VM.
+the same bulk result: one query to Jaeger, one verdict per VM. Over 300 lines: the report and its JUnit view
+share every helper here.
 """
 
 from __future__ import annotations
