@@ -24,8 +24,10 @@ author:
   - lab10 tracing kit team (@sysadm-ee-lab10)
 options:
   grading:
-    description: The registered result of the bulk C(jaeger_trace) call (its C(results), C(reason), C(msg)).
-    type: dict
+    description:
+      - The registered result of the bulk C(jaeger_trace) call (its C(results), C(reason), C(msg)), or the list of
+        several such results (a registered loop's C(results); skipped ones are ignored), merged into one.
+    type: raw
     required: true
   roster:
     description:
@@ -109,6 +111,10 @@ failed_hosts:
   returned: always
   type: list
   elements: str
+grading_msg:
+  description: Why Jaeger could not be asked (the grading's message), empty when it answered.
+  returned: always
+  type: str
 """
 
 import json  # noqa: E402
@@ -117,7 +123,7 @@ import traceback  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
-from ..module_utils.class_report import build_report, junit  # noqa: E402
+from ..module_utils.class_report import build_report, junit, merged_grading  # noqa: E402
 
 
 def read_previous(path):
@@ -134,7 +140,7 @@ def read_previous(path):
 def main():
     module = AnsibleModule(
         argument_spec={
-            "grading": {"type": "dict", "required": True},
+            "grading": {"type": "raw", "required": True},
             "roster": {"type": "list", "elements": "dict", "required": True},
             "graded": {"type": "list", "elements": "str", "required": True},
             "run": {"type": "str", "required": True},
@@ -164,7 +170,8 @@ def main():
             msg=f"class_report internal error: {type(exc).__name__}: {exc}", exception=traceback.format_exc()
         )
     failed = [student["host"] for student in report["students"] if not student["passed"]]
-    module.exit_json(changed=False, report=report, junit=junit(report), failed_hosts=failed)
+    grading_msg = "" if report["jaeger_answered"] else str(merged_grading(p["grading"]).get("msg") or "")
+    module.exit_json(changed=False, report=report, junit=junit(report), failed_hosts=failed, grading_msg=grading_msg)
 
 
 if __name__ == "__main__":

@@ -189,14 +189,35 @@ def mergeable(previous, jaeger_url, criteria):
     return {}, note
 
 
+def merged_grading(answers):
+    """One bulk jaeger_trace result of the grading's answers, a registered loop's `results` (or one result).
+
+    grade.yml asks in up to two calls: the VMs that may still export (waiting for their traces) and those whose
+    provisioning failed or that did not answer (one search). A Jaeger that could not be asked in either call
+    speaks for the whole grading.
+    """
+    if isinstance(answers, dict):
+        return answers
+    answers = [a for a in answers or [] if isinstance(a, dict) and not a.get("skipped")]
+    if not answers:
+        return {}
+    unanswered = [a for a in answers if a.get("reason") in JAEGER_QUERY_FAILURES]
+    merged = dict(unanswered[0] if unanswered else answers[0])
+    merged["results"] = [result for answer in answers for result in answer.get("results") or []]
+    if not unanswered:
+        merged["reason"] = "ok" if all(a.get("reason") == "ok" for a in answers) else "some_failed"
+    return merged
+
+
 def build_report(grading, roster, graded, run, generated, jaeger_url, since, criteria, previous=None, secrets=()):
     """The report (schema 1) of this run, merged with `previous` for the roster's students not graded now.
 
-    grading: the registered bulk jaeger_trace result. roster: one dict per roster host (host, vm_name,
-    service, student, email, section; provision and evidence when class.yml gathered them). graded: the
-    inventory hostnames graded in this run. criteria: {operation, parent_operation, min_duration_ms}.
+    grading: the registered bulk jaeger_trace result, or a list of them (merged_grading). roster: one dict per
+    roster host (host, vm_name, service, student, email, section; provision and evidence when class.yml
+    gathered them). graded: the inventory hostnames graded in this run. criteria: {operation,
+    parent_operation, min_duration_ms}.
     """
-    grading = grading or {}
+    grading = merged_grading(grading)
     criteria = dict(criteria, min_duration_ms=float(criteria.get("min_duration_ms") or 0))
     base = {
         "operation": criteria.get("operation"),

@@ -317,6 +317,29 @@ def test_every_reason_the_report_gives_has_words_and_a_fix(reason):
     assert said["short"] and said["words"] and said["fix"]
 
 
+def split(grading, services):
+    """The bulk answer as two calls' answers: `services` in the second."""
+    first = dict(grading, results=[r for r in grading["results"] if r["service"] not in services])
+    second = dict(grading, results=[r for r in grading["results"] if r["service"] in services], reason="some_failed")
+    return [first, {"skipped": True}, second]
+
+
+def test_the_answers_of_two_calls_grade_as_one():
+    absent = ["inventory.absent.sysadm.ee", "inventory.short.sysadm.ee"]
+    assert build(grading=split(recorded(), absent))["students"] == build()["students"]
+
+
+@pytest.mark.parametrize(
+    ("reasons", "merged"),
+    [(["ok", "ok"], "ok"), (["ok", "some_failed"], "some_failed"), (["some_failed", "unreachable"], "unreachable")],
+)
+def test_merged_grading_reason(reasons, merged):
+    answers = [{"reason": reason, "msg": reason, "results": [{"service": reason}]} for reason in reasons]
+    grading = cr.merged_grading(answers)
+    assert (grading["reason"], len(grading["results"])) == (merged, 2)
+    assert cr.merged_grading([{"skipped": True}]) == {}
+
+
 def test_junit_view_counts_agree_with_the_report():
     report = build(rows=roster(**{"absent": {"provision": {"status": "unreachable", "step": "ping", "msg": "x"}}}))
     view = cr.junit(report)
