@@ -205,6 +205,21 @@ def test_markdown_has_the_summary_and_a_row_per_student(run_dir):
     assert all(line.count(" | ") == 7 for line in rows), "a stray | would shift the columns"
 
 
+def test_a_trace_url_that_is_not_http_is_never_a_link(tmp_path):
+    grading = json.loads((FIXTURES / "bulk_result.json").read_text())
+    by_service = {r["service"]: r for r in grading["results"]}
+    by_service["inventory.good-1.sysadm.ee"]["trace_url"] = "javascript:alert(1)"
+    by_service["inventory.good-2.sysadm.ee"]["trace_url"] = "http://jaeger.example/trace/a>b c"
+    fixture = tmp_path / "bulk.json"
+    fixture.write_text(json.dumps(grading))
+    out = render(tmp_path, str(fixture))
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr
+    md, html = ((tmp_path / RUN / name).read_text() for name in ("report.md", "report.html"))
+    assert "](<javascript:" not in md and 'href="javascript:' not in html
+    assert "(<http://jaeger.example/trace/a%3Eb%20c>)" in md
+    assert 'href="http://jaeger.example/trace/a&gt;b c"' in html
+
+
 def test_markdown_links_only_http_trace_urls(run_dir, report):
     text = (run_dir / "report.md").read_text()
     traced = [s for s in report["students"] if s["trace"] and s["trace"]["url"]]
