@@ -158,6 +158,19 @@ def labvm_image(client, debian: str, compose: Path) -> str:
     return build_local(client, "labvm", "labvm.Dockerfile", debian, files, "")
 
 
+def testbed_settings(images: dict, privileged: bool, compose_version, ca_bundle) -> dict:
+    """What .testbed/images.env and .env.yml hold: every ${VAR} the molecule configs read comes from here."""
+    return {
+        **images,
+        # How lab-VM containers run: --privileged where allowed, else all capabilities but
+        # SYS_RESOURCE with seccomp/apparmor unconfined (see scripts/testbed/labvm-entrypoint.sh).
+        "LABVM_PRIVILEGED": "true" if privileged else "false",
+        **engine.labvm_settings(),
+        "COMPOSE_VERSION": ".".join(map(str, compose_version or ())),
+        "EXTRA_CA_BUNDLE": str(ca_bundle or ""),
+    }
+
+
 def main() -> int:
     started = time.monotonic()
     client = engine.ensure_engine(log)
@@ -173,15 +186,7 @@ def main() -> int:
     }
     privileged = engine.privileged_works(client, debian)
     ca_bundle = engine.extra_ca_bundle(os.environ.get("LAB10_EXTRA_CA_BUNDLE", "detect"))
-    settings = {
-        **images,
-        # How lab-VM containers run: --privileged where allowed, else all capabilities but
-        # SYS_RESOURCE with seccomp/apparmor unconfined (see scripts/testbed/labvm-entrypoint.sh).
-        "LABVM_PRIVILEGED": "true" if privileged else "false",
-        **engine.labvm_settings(),
-        "COMPOSE_VERSION": ".".join(map(str, engine.compose_version() or ())),
-        "EXTRA_CA_BUNDLE": str(ca_bundle or ""),
-    }
+    settings = testbed_settings(images, privileged, engine.compose_version(), ca_bundle)
     STATE.mkdir(exist_ok=True)
     lines = ["# Written by `make testbed` (scripts/testbed.py). Do not edit; re-run it."]
     lines += [f"{key}={value}" for key, value in settings.items()]
