@@ -23,6 +23,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
+import yaml
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -32,9 +34,10 @@ from bench_jaeger_trace_bulk import wait_ingested  # noqa: E402
 from otlp import emit_trace  # noqa: E402
 from testbed_lib.local_jaeger import LocalJaeger  # noqa: E402
 
-# The role's tasks that make up "the report step" (roles/class/tasks/report.yml).
-REPORT_TASKS = ("Build the report", "Write report.json", "Show the summary", "Stop when Jaeger")
-GRADE_TASK = "Ask Jaeger about every graded student's service at once"
+# The role's tasks: "the query" is grade.yml's jaeger_trace task, "the report step" all of report.yml's.
+TASKS = ROOT / "roles" / "class" / "tasks"
+GRADE_TASK = next(t["name"] for t in yaml.safe_load((TASKS / "grade.yml").read_text()) if "jaeger_trace" in t)
+REPORT_TASKS = tuple(t["name"] for t in yaml.safe_load((TASKS / "report.yml").read_text()))
 
 
 def plant(i: int) -> dict | None:
