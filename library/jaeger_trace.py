@@ -347,7 +347,6 @@ summary:
 # Imports after the documentation, as in Ansible's own modules.
 import time  # noqa: E402
 import traceback  # noqa: E402
-from urllib.parse import urlsplit  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
@@ -497,12 +496,20 @@ def failed_everywhere(plan, params, exc):
 
 
 def _fail(module, **payload):
-    """fail_json without a URL's credentials (url may carry user:password@; every message and link quotes it)."""
-    module.fail_json(**redact_userinfo(payload))
+    module.fail_json(**_shown(module, payload))
 
 
 def _exit(module, **payload):
-    module.exit_json(**redact_userinfo(payload))
+    module.exit_json(**_shown(module, payload))
+
+
+def _shown(module, payload):
+    """payload, and the task's module_args, without a URL's credentials: url may carry user:password@, and every
+    message and link quotes it. (Not no_log_values: Ansible would mask the password wherever its text appears,
+    inside service names too.) no_log parameters stay masked by Ansible as usual."""
+    shown = redact_userinfo(payload)
+    shown["invocation"] = {"module_args": redact_userinfo(dict(module.params))}
+    return shown
 
 
 def run_module():
@@ -512,12 +519,6 @@ def run_module():
         required_one_of=[("service", "services")],
         supports_check_mode=True,
     )
-    # The credentials of a url like https://user:password@host: masked wherever Ansible shows this task
-    # (module_args included) like any no_log value; messages and links show the URL as ***@host.
-    userinfo = urlsplit(module.params["url"] or "")
-    credentials = userinfo.password or userinfo.username  # a lone user part is a token
-    if credentials:
-        module.no_log_values.add(credentials)
     started = time.monotonic()
     bulk = module.params["services"] is not None
     out = {"changed": False, "polls": 0, "traces_found": 0}

@@ -201,7 +201,9 @@ def merged_grading(answers):
     answers = [a for a in answers or [] if isinstance(a, dict) and not a.get("skipped")]
     if not answers:
         return {}
-    unanswered = [a for a in answers if a.get("reason") in JAEGER_QUERY_FAILURES]
+    # A call that crashed (MODULE FAILURE: no reason, no results) is the grader's error, as a single call's is.
+    answers = [a if a.get("reason") else dict(a, reason="internal_error") for a in answers]
+    unanswered = [a for a in answers if a["reason"] in JAEGER_QUERY_FAILURES]
     merged = dict(unanswered[0] if unanswered else answers[0])
     merged["results"] = [result for answer in answers for result in answer.get("results") or []]
     if not unanswered:

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -94,6 +95,9 @@ class LocalJaeger:
         else:
             raise SystemExit("no Jaeger: set JAEGER_BIN, or run `make testbed` for the binary/image")
         wait_http(self.query_url + "/api/services")
+        # The OTLP receiver starts on its own: behind docker-proxy a connection is accepted, then reset,
+        # until it listens. Any HTTP answer (405 to a GET) means it does.
+        wait_http(self.otlp_url + "/v1/traces", any_answer=True)
 
     def _start_binary(self, binary: str) -> None:
         self.workdir = tempfile.mkdtemp(prefix="lab10-jaeger-")
@@ -160,12 +164,19 @@ class LocalJaeger:
             self.workdir = None
 
 
-def wait_http(url: str, timeout: float = 60) -> None:
+def wait_http(url: str, timeout: float = 60, any_answer: bool = False) -> None:
+    """Return once url answers 2xx (any HTTP status with any_answer); raise the last error after timeout s."""
     deadline = time.monotonic() + timeout
     while True:
         try:
             urllib.request.urlopen(url, timeout=2).close()  # noqa: S310 -- our own local Jaeger
             return
+        except urllib.error.HTTPError:
+            if any_answer:
+                return
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
         except OSError:
             if time.monotonic() > deadline:
                 raise

@@ -250,6 +250,9 @@ def test_class_yml_grades_what_it_provisioned_with_one_query_for_grade_and_docto
         "stale": ("trace_missing", "sdk_export"),
     }
     assert report["since"] == min(s["provision"]["started"] for s in report["students"])
-    # One query: the grade's bulk call; the doctor asked no Jaeger from the VMs.
-    assert out.stdout.count("TASK [class : Ask Jaeger about every graded student's service at once]") == 1
+    # One query: the grade's bulk call (one batch: every VM was provisioned); the doctor asked no Jaeger from the VMs.
+    grade_task = out.stdout.split("TASK [class : Ask Jaeger about every graded student's service")[1:]
+    assert len(grade_task) == 1, out.stdout[-3000:]
+    batches = re.findall(r"\(item=(\d+) service\(s\), waiting up to (\d+) s\)", grade_task[0].split("TASK [")[0])
+    assert [batch for batch in batches if batch[0] != "0"] == [("3", "10")]
     assert "TASK [inventory_api : Ask Jaeger" not in out.stdout

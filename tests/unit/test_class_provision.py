@@ -54,7 +54,7 @@ def run(tmp_path_factory):
                str(ROOT / "playbooks" / "class.yml"), "-e", "class_jaeger_url=http://127.0.0.1:1",
                "-e", f"class_report_dir={work / 'reports'}",
                # class.yml waits up to 10 s for the traces of VMs it provisioned; this Jaeger never answers.
-               "-e", "class_grade_timeout=1"]  # fmt: skip
+               "-e", "class_grade_timeout=3"]  # fmt: skip
     # Another run's directories for every second this run could start in: it must make its own.
     for second in range(int(time.time()), int(time.time()) + 180):
         (work / "reports" / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(second))).mkdir(parents=True)
@@ -71,14 +71,15 @@ def students(report: dict) -> dict:
 def test_the_run_fails_only_after_writing_the_report_because_jaeger_did_not_answer(run):
     out, report, _ = run
     assert out.returncode != 0
-    assert "Grading failed before any student was checked" in out.stdout
+    failure = re.search(r"Grading failed before any student was checked: (.*)", out.stdout)
+    assert failure and "127.0.0.1:1" in failure.group(1) and "unreachable" in failure.group(1), out.stdout[-2000:]
     assert [s["vm_name"] for s in report["students"]] == ["ok-vm", "broken-vm", "lost-vm", "down-vm", "dead-vm"]
 
 
 def test_only_the_vms_that_may_still_export_are_waited_for(run):
     out = run[0].stdout
-    assert "(item=1 service(s), waiting up to 1 s)" in out, out[-3000:]  # ok-vm
-    assert "(item=4 service(s), waiting up to 0 s)" in out  # failed or did not answer: one search
+    assert "(item=1 service(s), waiting up to 3 s)" in out, out[-3000:]  # ok-vm
+    assert "(item=4 service(s), waiting up to 2 s)" in out  # failed or did not answer: a retry's worth
 
 
 def test_a_run_of_the_same_second_does_not_write_into_another_runs_directory(run):

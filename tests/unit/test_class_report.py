@@ -340,6 +340,15 @@ def test_merged_grading_reason(reasons, merged):
     assert cr.merged_grading([{"skipped": True}]) == {}
 
 
+def test_a_grading_call_that_crashed_is_the_graders_error():
+    crashed = {"failed": True, "msg": "MODULE FAILURE: no python3 on the delegate"}
+    grading = cr.merged_grading([recorded(), {"skipped": True}, crashed])
+    assert (grading["reason"], grading["msg"]) == ("internal_error", crashed["msg"])
+    report = build(grading=[crashed])
+    assert {s["reason"] for s in report["students"]} == {"internal_error"}
+    assert report["jaeger_answered"] is False
+
+
 def test_junit_view_counts_agree_with_the_report():
     report = build(rows=roster(**{"absent": {"provision": {"status": "unreachable", "step": "ping", "msg": "x"}}}))
     view = cr.junit(report)

@@ -65,11 +65,13 @@ def test_the_rerun_line_says_how_many_were_not_graded_yet(tmp_path):
 
 
 def test_a_jaeger_urls_credentials_are_in_no_file_and_no_output(tmp_path):
-    out = render(tmp_path, "bulk_result.json", "-e", "class_jaeger_url=http://grader:pa55word@jaeger.example:16686")
+    out = render(
+        tmp_path, "bulk_result.json", "-e", "class_jaeger_url=http://grader:pa55word@jaeger.example:16686", "-vvv"
+    )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr
     assert "pa55word" not in out.stdout + out.stderr
     assert not [p.name for p in (tmp_path / RUN).iterdir() if "pa55word" in p.read_text()]
-    assert "-e 'class_jaeger_url=<as this run: it holds credentials>'" in out.stdout
+    assert '-e "class_jaeger_url=${CLASS_JAEGER_URL:?this run\'s value, with its credentials}"' in out.stdout
 
 
 def test_all_five_files_and_latest(reports, run_dir):

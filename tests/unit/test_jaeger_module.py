@@ -324,14 +324,22 @@ def test_unreachable_is_retried_until_timeout(exc, error, words, capsys):
     assert result["elapsed"] >= 0.3
 
 
-@pytest.mark.parametrize("userinfo", ["grader:pa55word", "pa55word"])
-def test_a_urls_credentials_never_reach_the_result(userinfo, capsys):
+@pytest.mark.parametrize(
+    ("userinfo", "secret"),
+    [("grader:pa55word", "pa55word"), ("pa55word", "pa55word"), ("grader:sysadm", "grader:sysadm"),
+     ("inventory", "inventory@")],
+)  # fmt: skip
+def test_a_urls_credentials_never_reach_the_result(userinfo, secret, capsys):
     fake = failing_open_url(urllib.error.URLError(ConnectionRefusedError(111, "Connection refused")))
     url = f"http://{userinfo}@jaeger.test:16686"
-    rc, result = run({"url": url, "services": ["a", "b"], "timeout": 0}, fake, capsys)
+    services = ["inventory.a.sysadm.ee", "inventory.b.sysadm.ee"]
+    rc, result = run({"url": url, "services": services, "timeout": 0, "bearer_token": "t0ken-s3cret"}, fake, capsys)
     assert rc == 1 and fake.calls and all(call.startswith(url) for call in fake.calls)
-    assert "pa55word" not in json.dumps(result)  # module_args included
+    assert secret not in json.dumps(result)  # module_args included
     assert "http://***@jaeger.test:16686" in result["msg"]
+    # Only the URL's userinfo: a password that is also a word of a service name leaves the name alone.
+    assert [r["service"] for r in result["results"]] == services
+    assert "t0ken-s3cret" not in json.dumps(result)  # a no_log parameter stays masked
 
 
 def test_unreachable_in_bulk_fails_every_service(capsys):
