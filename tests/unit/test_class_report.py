@@ -261,11 +261,20 @@ def test_credentials_in_the_jaeger_url_never_reach_the_report():
     assert "pa55word" not in json.dumps(report)
     assert report["jaeger_url"] == "https://***@jaeger:16686"
     assert by_vm(report)["good-1"]["trace"]["url"].startswith("http://127.0.0.1:")  # a link to follow
+    links = [c["trace_url"] for s in report["students"] for c in s["checks"] if c["trace_url"]]
+    assert links and all(link.startswith("http://127.0.0.1:") for link in links)
     again = cr.build_report(
         grading, roster(), ["good-1"], "20261125T130000Z", "2026-11-25T13:00:00Z", "https://grader:pa55word@jaeger:16686",
         "7d", CRITERIA, previous=report,
     )  # fmt: skip
     assert again["previous"]["kept"], again["previous"]
+
+
+def test_a_url_cut_at_the_length_limit_still_loses_its_credentials():
+    # The limit falls between the password and its @: cut first, the URL would no longer look like one.
+    msg = "x" * (cr.MSG_LIMIT - 28) + " https://grader:longpassword@jaeger.example/x"
+    rows = roster(short={"provision": {"status": "failed", "step": "s", "msg": msg}})
+    assert "longpass" not in json.dumps(build(rows=rows))
 
 
 def test_secrets_and_control_characters_never_reach_the_report():
