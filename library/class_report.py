@@ -161,9 +161,10 @@ def main():
     previous, problem = read_previous(p["previous"])
     if problem:
         module.warn(problem)
+    grading = merged_grading(p["grading"])
     try:
         report = build_report(
-            p["grading"], p["roster"], p["graded"], p["run"], p["generated"], p["jaeger_url"], p["since"],
+            grading, p["roster"], p["graded"], p["run"], p["generated"], p["jaeger_url"], p["since"],
             p["criteria"], previous=previous, secrets=p["secrets"],
         )  # fmt: skip
     except Exception as exc:  # noqa: BLE001 -- one line; the traceback only with -vvv
@@ -171,7 +172,7 @@ def main():
             msg=f"class_report internal error: {type(exc).__name__}: {exc}", exception=traceback.format_exc()
         )
     failed = [student["host"] for student in report["students"] if not student["passed"]]
-    grading_msg = "" if report["jaeger_answered"] else str(merged_grading(p["grading"]).get("msg") or "")
+    grading_msg = "" if report["jaeger_answered"] else str(grading.get("msg") or "")
     # jaeger_url may carry user:password@: not in the task's module_args either (-vvv).
     shown_args = dict(p, jaeger_url=redact_userinfo(p["jaeger_url"]))
     module.exit_json(
