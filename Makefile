@@ -6,6 +6,8 @@ export PATH := $(BIN):$(HOME)/.docker/cli-plugins:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/collections
 PYTEST := $(BIN)/pytest
+# The Python that creates the venv (>= requires-python of pyproject.toml): `make setup PYTHON=python3.12`.
+PYTHON ?= python3
 
 .PHONY: help setup testbed lint sanity unit integration molecule test demo down docs bench lock clean
 .DEFAULT_GOAL := demo
@@ -13,8 +15,8 @@ PYTEST := $(BIN)/pytest
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-setup: ## .venv from requirements.txt + collections of requirements.yml
-	@bash scripts/setup.sh
+setup: ## .venv from requirements.txt + collections of requirements.yml (PYTHON=python3.X to pick the Python)
+	@PYTHON="$(PYTHON)" bash scripts/setup.sh
 
 testbed: setup ## Docker engine, compose plugin, Jaeger/lab-VM/app-base images -> .testbed/images.env
 	@$(BIN)/python scripts/testbed.py
