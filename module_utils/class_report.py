@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from .class_provision import REASONS as VM_REASONS
+from .class_provision import provision_reason
 from .jaeger_match import Criteria
 from .jaeger_verdict import applicable_checks
 from .otel_doctor_verdict import JAEGER_QUERY_FAILURES, JAEGER_TRACE_REASONS, diagnose
@@ -32,7 +34,6 @@ CHECK_LABELS = {
     "attributes": ("{operation} carries the attributes", "{operation} lacks the attributes"),
     "min_traces": ("enough matching traces", "too few matching traces"),
 }
-VM_REASONS = ("vm_unreachable", "provision_failed")
 ROSTER_FIELDS = ("host", "vm_name", "student", "email", "section", "service")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # How Ansible 2.19 wraps a task's error (a failed filter inside set_fact, say): the wrappers say nothing to a
@@ -137,8 +138,7 @@ def student_entry(row, result, provision, run, facts, names):
     checks, reason = grade_checks(result, facts, names)
     provision = {"status": "skipped", "step": "", "msg": "", **(provision or {})}
     provision["msg"] = ansible_error(provision["msg"])
-    if provision["status"] in ("failed", "unreachable"):
-        reason = "vm_unreachable" if provision["status"] == "unreachable" else "provision_failed"
+    reason = provision_reason(provision) or reason
     passed = provision["status"] in ("ok", "skipped") and bool(checks) and all(c["ok"] is True for c in checks)
     said = describe(reason, dict(facts, step=provision["step"]))
     if passed:
@@ -324,7 +324,7 @@ def junit(report):
         if provision.get("status") in ("ok", "failed", "unreachable"):
             case = {"classname": classname, "name": "provision", "outcome": "passed"}
             if provision["status"] != "ok":
-                reason = "vm_unreachable" if provision["status"] == "unreachable" else "provision_failed"
+                reason = provision_reason(provision)
                 words = describe(reason, {"step": provision.get("step")})["words"]
                 case.update(outcome="error", type=reason, message=words, text=provision.get("msg", ""))
             cases.append(case)

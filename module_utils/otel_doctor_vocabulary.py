@@ -346,6 +346,58 @@ GRADER_VERDICTS = {
         "Read the error and fix its cause, on the VM or in how Ansible reaches it (python3 on the VM, the become "
         "password: -K), then re-run with --limit @failed.txt (the role changed nothing after that task).",
     ),
+    # A provisioning failure whose cause the error names (class_provision.CAUSES): its own words and fix.
+    "host_key_unknown": Verdict(
+        "",
+        False,
+        "VM's SSH host key not trusted yet",
+        "The controller does not know the VM's SSH host key yet ({step}: Host key verification failed).",
+        "Trust the class's VMs once, checking the fingerprints it shows: bin/lab10 trust -i <roster> "
+        "(playbooks/trust.yml), then re-run with --limit @failed.txt.",
+    ),
+    "host_key_changed": Verdict(
+        "",
+        False,
+        "VM's SSH host key changed",
+        "The VM's SSH host key is not the one the controller trusted ({step}): a reinstalled VM, or someone in "
+        "between.",
+        "Ask the student whether the VM was reinstalled; if so, forget the old key (ssh-keygen -R <host>) and trust "
+        "the new one (bin/lab10 trust -i <roster>), then re-run with --limit @failed.txt.",
+    ),
+    "ssh_key_refused": Verdict(
+        "",
+        False,
+        "VM refused the SSH key",
+        "The VM refused the SSH login ({step}: Permission denied).",
+        "Log in as the roster's user (centos) with a key the VM accepts: add your public key to "
+        "~centos/.ssh/authorized_keys on the VM (ssh-copy-id, or ask the student), or point "
+        "ansible_ssh_private_key_file at the right key; then re-run with --limit @failed.txt.",
+    ),
+    "become_password_missing": Verdict(
+        "",
+        False,
+        "sudo asks for a password",
+        "sudo on the VM asks for a password and none was given ({step}).",
+        "Re-run with -K (--ask-become-pass), or keep ansible_become_password in a vault, and --limit @failed.txt.",
+    ),
+    "become_password_wrong": Verdict(
+        "",
+        False,
+        "sudo refused the password",
+        "sudo on the VM refused the password given ({step}).",
+        "Give the VM user's own sudo password with -K (or the vaulted ansible_become_password), then re-run with "
+        "--limit @failed.txt.",
+    ),
+    "registry_rate_limited": Verdict(
+        "",
+        False,
+        "registry pull limit reached",
+        "The registry refused the VM's image pull: its rate limit is reached ({step}). Docker Hub allows 10 "
+        "unauthenticated pulls an hour per address; a class behind one address meets it.",
+        "Pull through the course's mirror (inventory_api_base_image: "
+        "registry.hpc.ut.ee/mirror/library/python:3.11-slim), or docker login on the VM, then re-run with "
+        "--limit @failed.txt.",
+    ),
     "not_graded": Verdict("", False, "not graded", "Not graded yet.", "Run grade.yml (or class.yml) without --limit."),
     "not_checked": Verdict("", False, "not checked", "Not checked: an earlier check failed.", "Fix that one first."),
 }
