@@ -140,7 +140,7 @@ def test_summary_and_rerun_command_are_printed(graded, planted, class_jaeger):
     failing = sum(1 for r in planted.values() if r != "ok")
     assert f"40 of {len(planted)} students passed" in out.stdout
     assert "validate_inventory_cache shorter than 300 ms: 5 of 60" in out.stdout
-    command = re.search(r"(ansible-playbook -i \S+ \S+grade\.yml --limit @(\S+/failed\.txt)(.*))$", out.stdout, re.M)
+    command = re.search(r"(\S+/bin/lab10 grade -i \S+ --limit @(\S+/failed\.txt)(.*))$", out.stdout, re.M)
     assert command and command.group(2).startswith(str(reports))
     assert command.group(3).split() == [
         "-e", f"class_jaeger_url={class_jaeger.query_url}", "-e", f"class_report_dir={reports}"

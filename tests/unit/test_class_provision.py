@@ -146,9 +146,10 @@ def test_the_grade_counts_traces_from_when_provisioning_started(run):
 
 def test_the_rerun_command_carries_this_runs_class_settings(run):
     out, report, _ = run
-    command = re.search(r"Re-run only the 5 failed .*?: (ansible-playbook .*)$", out.stdout, re.M)
+    command = re.search(r"Re-run only the 5 failed .*?: (\S+/bin/lab10 class .*)$", out.stdout, re.M)
     assert command, out.stdout[-3000:]
-    assert "class.yml --limit @" in command.group(1)
+    assert command.group(1).startswith(f"{ROOT}/bin/lab10 class -i ")
+    assert " --limit @" in command.group(1)
     assert re.search(r"failed\.txt -f \d+ ", command.group(1)), command.group(1)
     assert "add the vault and become options you gave this run" in out.stdout
     assert "-e class_jaeger_url=http://127.0.0.1:1" in command.group(1)
