@@ -10,8 +10,18 @@ short_description: A class roster (CSV with a header) as inventory
 description:
   - Reads a CSV file with a header line, one row per student VM, as used by C(playbooks/grade.yml)
     and C(playbooks/class.yml) (C(ansible-playbook -i roster.csv ...)).
+  - "Cells are separated by C(,), C(;) or a tab, as spreadsheets export them: the one the header line has most
+    of (outside quotes) is used for the whole file; a header of one column reads as C(,)."
   - "Columns: C(vm_name) (required), and optionally C(student), C(host), C(user), C(port), C(email),
-    C(section), in any order. Column names are case-insensitive; a value's surrounding spaces are dropped."
+    C(section), in any order. Column names are case-insensitive; a value's surrounding spaces are dropped.
+    Other columns (C(grade), C(notes)) are ignored and named once in a warning
+    (C(roster.csv: columns ignored: grade, notes))."
+  - "A column whose name looks like a known one the header lacks (C(vmname), C(VM name), C(e-mail),
+    C(student name), a typo such as C(studnet)) fails the source naming both
+    (C(roster.csv, line 1: column 'vmname' looks like 'vm_name': rename it ...)): read as an extra column, its
+    values would be dropped for a default (another host or user) without a word. Looks like means equal, or one
+    typo apart, once case, spaces, C(-), C(_) and a trailing C(name) are dropped; give a column that holds
+    something else a clearer name."
   - "Every row becomes a host named after its C(vm_name), in group C(lab_vms) and, when C(section) is set,
     in group C(section_<section>) (lowercase, other characters than letters and digits become C(_))."
   - "Host variables: C(inventory_api_vm_name) (the C(<vm_name>) of the service name
@@ -23,10 +33,10 @@ description:
     with its line (quote the value to keep the row; delete it or put C(vm_name) first to comment it out)."
   - "The whole file is checked before any host is added: a missing or invalid C(vm_name) (not a lowercase
     DNS label, or one of Ansible's reserved names C(localhost), C(all), C(ungrouped)), a repeated C(vm_name),
-    an unknown, repeated or (before a named one) empty column, a row with more values than columns (empty cells
-    after the last column, as spreadsheets export them, are ignored), a C(port) that is not in 1-65535, a
-    C(host) or C(user) with spaces and an C(email) without C(@) each fail the source with the file, the line
-    and the value; so does a roster without any student row."
+    a near miss of a column, a repeated known or (before a named one) empty column, a row with more values than
+    columns (empty cells after the last column, as spreadsheets export them, are ignored), a C(port) that is not
+    in 1-65535, a C(host) or C(user) with spaces and an C(email) without C(@) each fail the source with the file,
+    the line and the value; so does a roster without any student row."
   - "Such a roster stops C(ansible-playbook), C(ansible) and C(ansible-inventory) with Ansible's error
     display and exit status 1 before anything connects, whatever C(any_unparsed_is_failed) says: a plugin
     that fails makes Ansible try the next enabled one, and C(ini) reads most CSV files as a list of junk host
@@ -56,7 +66,7 @@ options:
 notes:
   - Enable it in C(ansible.cfg) before C(ini), with the plugin path, as this repository does
     (C(inventory_plugins = ./plugins/inventory), C(enable_plugins = roster, host_list, script, auto, yaml, ini, toml)).
-  - Spreadsheet exports work; a UTF-8 byte order mark is ignored. Quote a value that contains a comma.
+  - Spreadsheet exports work; a UTF-8 byte order mark is ignored. Quote a value that contains the delimiter.
 author:
   - lab10 tracing kit team (@sysadm-ee-lab10)
 """
@@ -80,6 +90,8 @@ EXAMPLES = r"""
 # ansible-playbook -i roster.csv playbooks/grade.yml -e class_jaeger_url=http://localhost:16686
 """
 
+# Over 300 lines: a third is DOCUMENTATION, and the reader's helpers stay here, beside it (a module next to it in
+# plugins/inventory/ would be taken for an inventory plugin; module_utils is for modules).
 import csv  # noqa: E402
 import io  # noqa: E402
 import os  # noqa: E402
@@ -92,6 +104,8 @@ from ansible.utils.display import Display  # noqa: E402
 
 GROUP = "lab_vms"
 COLUMNS = ("vm_name", "student", "host", "user", "port", "email", "section")
+# What a spreadsheet writes between cells: `,`, `;` where the decimal mark is a comma, tab for "text (tab)".
+DELIMITERS = (",", ";", "\t")
 DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 # Host names Ansible gives a meaning of its own: `localhost` would be the controller for every
 # delegate_to: localhost (the report), `all` and `ungrouped` are groups.
@@ -144,20 +158,98 @@ def _check_row(fields):
     return problems
 
 
+def sniff_delimiter(text):
+    """The delimiter of the header line (the first not blank nor '#'): the one it has most of outside quotes.
+
+    A header with none (one column) or a tie reads as `,`, the first of DELIMITERS.
+    """
+    header = next((line for line in text.lstrip("\ufeff").splitlines() if line.strip() and line.lstrip()[0] != "#"), "")
+    counts, quoted = dict.fromkeys(DELIMITERS, 0), False
+    for char in header:
+        if char == '"':
+            quoted = not quoted
+        elif char in counts and not quoted:
+            counts[char] += 1
+    return max(DELIMITERS, key=lambda delimiter: counts[delimiter])  # max() keeps the first of equals
+
+
+def _normalized(name):
+    """Forms a column name is compared in: without case, spaces, '-' and '_'; and also without a trailing
+    'name' (`student name` is the student, `vm_name` the vm)."""
+    flat = re.sub(r"[\s_-]+", "", name.lower())
+    return flat, flat.removesuffix("name") or flat
+
+
+def edit_distance(a, b):
+    """Optimal string alignment distance: insertions, deletions, substitutions, swaps of neighbours."""
+    rows = [list(range(len(b) + 1))]
+    for i, char_a in enumerate(a, 1):
+        row = [i]
+        for j, char_b in enumerate(b, 1):
+            row.append(min(rows[-1][j] + 1, row[j - 1] + 1, rows[-1][j - 1] + (char_a != char_b)))
+            if i > 1 and j > 1 and char_a == b[j - 2] and a[i - 2] == char_b:
+                row[j] = min(row[j], rows[-2][j - 2] + 1)
+        rows.append(row)
+    return rows[-1][-1]
+
+
+def near_miss(name):
+    """The known column that a header name not itself known looks like (`vmname`, `e-mail`, `VM name`,
+    `studnet`, `student name` -> student), or None.
+
+    Near means equal or one typo apart once both are normalized; a stem of two letters (`vm`) must be equal.
+    """
+    if name.lower() in COLUMNS:
+        return None
+    best = None
+    for column in COLUMNS:
+        distance = min(
+            edit_distance(mine, theirs)
+            for mine, theirs in zip(_normalized(name), _normalized(column), strict=True)
+            if len(theirs) > 2 or mine == theirs
+        )
+        if distance <= 1 and (best is None or distance < best[0]):
+            best = (distance, column)
+    return best and best[1]
+
+
+def partition_columns(header):
+    """Header names (as written) -> (known, ignored, near_misses).
+
+    known: the names of COLUMNS (lowercased); ignored: the other named columns, each once; near_misses:
+    (name, column) of a name that looks like a known column the header lacks (with that column there, the
+    look-alike is another column, ignored).
+    """
+    lowered = [name.lower() for name in header]
+    known, ignored, near_misses = [], [], []
+    for name in header:
+        if not name:
+            continue
+        if name.lower() in COLUMNS:
+            known.append(name.lower())
+        elif (column := near_miss(name)) and column not in lowered:
+            near_misses.append((name, column))
+        elif name not in ignored:
+            ignored.append(name)
+    return known, ignored, near_misses
+
+
 def _check_header(header):
+    """Problems of the header (names as written), and the names of the columns ignored."""
+    known, ignored, near_misses = partition_columns(header)
     problems = [f"column {number} has no name" for number, name in enumerate(header, 1) if not name]
     problems += [
-        f"unknown column {name!r} (known: {', '.join(COLUMNS)}; only vm_name is required)"
-        for name in header
-        if name and name not in COLUMNS
+        f"column {name!r} looks like {column!r}: rename it (to {column!r}, or to a clearer name if it is another"
+        " column)"
+        for name, column in near_misses
     ]
-    problems += [f"column {name!r} appears more than once" for name in sorted(set(header)) if header.count(name) > 1]
-    if "vm_name" not in header:
+    problems += [f"column {name!r} appears more than once" for name in sorted(set(known)) if known.count(name) > 1]
+    if "vm_name" not in known and "vm_name" not in (column for _name, column in near_misses):
         problems.append(f"no vm_name column in the header {','.join(header)!r}")
-    return problems
+    return problems, ignored
 
 
-def _records(text, path):
+def _records(text, path, delimiter=","):
     """(line, [values], is_comment) of every non-blank CSV record; line is where the record ends."""
     # A comment is a line starting with '#' where a record starts (a quoted "#1 Team" is a value, and so is a
     # line of a quoted value that spans lines). It is read on its own, so a quote in it opens no value; an
@@ -172,12 +264,12 @@ def _records(text, path):
                 line = "\n"
             yield line
 
-    reader = csv.reader(fed(), strict=True)
+    reader = csv.reader(fed(), delimiter=delimiter, strict=True)
     try:
         for record in reader:
             ended[0] = reader.line_num
             if reader.line_num in comments:
-                record, is_comment = list(csv.reader([lines[reader.line_num - 1]]))[0], True
+                record, is_comment = list(csv.reader([lines[reader.line_num - 1]], delimiter=delimiter))[0], True
             elif any(value.strip() for value in record):
                 is_comment = False
             else:
@@ -199,21 +291,23 @@ def _comment_or_row(header, values):
 
 
 def parse_roster(text, path, domain="sysadm.ee", default_user="centos"):
-    """CSV text -> list of host records ({name, groups, vars}); RosterError naming every bad line.
+    """CSV text -> (host records [{name, groups, vars}], names of the columns ignored); RosterError naming
+    every bad line.
 
     Nothing is returned unless every row is valid, so a bad roster adds no host at all.
     """
-    records = list(_records(text, path))
+    records = list(_records(text, path, sniff_delimiter(text)))
     rows = [(line, values) for line, values, is_comment in records if not is_comment]
     if not rows:
         raise RosterError(path, [(1, "no header line (expected columns such as vm_name,student,email)")])
-    header_line, header = rows[0]
-    header = [name.lower() for name in header]
-    while not header[-1]:  # a spreadsheet export's empty cells after the last column (one cell is not empty)
-        header.pop()
-    errors = [(header_line, problem) for problem in _check_header(header)]
-    if errors:
-        raise RosterError(path, errors)
+    header_line, written = rows[0]
+    while not written[-1]:  # a spreadsheet export's empty cells after the last column (one cell is not empty)
+        written.pop()
+    problems, ignored = _check_header(written)
+    if problems:
+        raise RosterError(path, [(header_line, problem) for problem in problems])
+    header = [name.lower() for name in written]
+    errors = []
 
     hosts, first_seen = [], {}
     for line, values, is_comment in records:
@@ -255,7 +349,7 @@ def parse_roster(text, path, domain="sysadm.ee", default_user="centos"):
         errors.append((header_line, "no student rows: the file has only its header"))
     if errors:
         raise RosterError(path, errors)
-    return hosts
+    return hosts, ignored
 
 
 class InventoryModule(BaseFileInventoryPlugin):
@@ -276,7 +370,7 @@ class InventoryModule(BaseFileInventoryPlugin):
         except Exception as exc:
             raise AnsibleParserError(f"roster {path} cannot be read: {exc}") from None
         try:
-            hosts = parse_roster(text, path, self.get_option("domain"), self.get_option("default_user"))
+            hosts, ignored = parse_roster(text, path, self.get_option("domain"), self.get_option("default_user"))
         except RosterError as exc:
             # Not AnsibleParserError: the inventory manager catches every Exception of a plugin's parse() and
             # tries the next enabled plugin, and `ini` reads almost any CSV as junk host names, so the run
@@ -285,6 +379,8 @@ class InventoryModule(BaseFileInventoryPlugin):
             # the message through its display (colour, log_path), exit status 1, before anything connects.
             Display().error(str(exc))
             raise SystemExit(1) from None
+        if ignored:
+            Display().warning(f"{path}: columns ignored: {', '.join(ignored)}")
         self.inventory.add_group(GROUP)
         for host in hosts:
             for group in host["groups"]:
