@@ -9,7 +9,7 @@ PYTEST := $(BIN)/pytest
 # The Python that creates the venv (>= requires-python of pyproject.toml): `make setup PYTHON=python3.12`.
 PYTHON ?= python3
 
-.PHONY: help setup testbed lint sanity unit integration molecule test demo down docs bench lock clean
+.PHONY: help setup testbed lint sanity unit cli integration molecule test demo down docs bench lock clean
 .DEFAULT_GOAL := demo
 
 help: ## list the targets
@@ -34,13 +34,16 @@ sanity: setup ## ansible-test sanity on a collection tree linked from this repo 
 unit: setup ## every test that needs no Docker (no test bed either), on both cores
 	$(PYTEST) -n auto --dist loadscope tests/unit
 
+cli: setup ## tests that start Ansible's CLIs (ansible-playbook, ansible-inventory, bin/lab10) but no container
+	$(PYTEST) -n auto --dist loadscope tests/cli
+
 integration: testbed ## the role run for real on files (compose CLI), the test bed's Docker, Jaeger and lab VM
 	$(PYTEST) tests/role tests/integration
 
 molecule: testbed ## every molecule scenario
 	bash scripts/molecule.sh test
 
-test: testbed lint unit integration molecule ## everything CI runs
+test: testbed lint unit cli integration molecule ## everything CI runs
 
 docs: setup ## regenerate README tables: variables (meta/argument_specs.yml), troubleshooting (doctor vocabulary)
 	$(BIN)/python scripts/gen_readme_vars.py
