@@ -150,12 +150,15 @@ def compose_plugin() -> Path:
 
 
 def labvm_image(client, debian: str, compose: Path) -> str:
-    files = {
-        "docker-compose": compose,
-        "labvm-entrypoint.sh": HERE / "labvm-entrypoint.sh",
-        "labvm-daemon.json": HERE / "labvm-daemon.json",
-    }
+    names = ("labvm-entrypoint.sh", "labvm-daemon.json", "labvm-sshd.conf", "labvm-ssh-hostkeys.service")
+    files = {"docker-compose": compose, **{name: HERE / name for name in (*names, "labvm-ssh.sh")}}
     return build_local(client, "labvm", "labvm.Dockerfile", debian, files, "")
+
+
+def gate_image(client, debian: str) -> str:
+    """Debian's nginx answering like the course's OIDC front end (scripts/testbed_lib/gate.py runs it)."""
+    files = {name: HERE / name for name in ("gate-nginx.conf", "gate-entrypoint.sh")}
+    return build_local(client, "gate", "gate.Dockerfile", debian, files, "")
 
 
 def testbed_settings(images: dict, privileged: bool, compose_version, ca_bundle) -> dict:
@@ -176,6 +179,9 @@ def main() -> int:
     client = engine.ensure_engine(log)
     # libfaketime: the faults scenario runs the doctor with the controller's clock off the VM's.
     engine.require_command("faketime", apt_package="faketime")
+    # The controller's side of the lab VMs' SSH (tests and the ssh scenario: ssh, ssh-keyscan, ssh-keygen).
+    for command in ("ssh", "ssh-keyscan", "ssh-keygen"):
+        engine.require_command(command, apt_package="openssh-client")
     compose = compose_plugin()
     debian = debian_image(client)
     images = {
@@ -183,6 +189,7 @@ def main() -> int:
         "APP_BASE_IMAGE": app_base_image(client, debian),
         "JAEGER_IMAGE": jaeger_image(client, debian),
         "LABVM_IMAGE": labvm_image(client, debian, compose),
+        "GATE_IMAGE": gate_image(client, debian),
     }
     privileged = engine.privileged_works(client, debian)
     ca_bundle = engine.extra_ca_bundle(os.environ.get("LAB10_EXTRA_CA_BUNDLE", "detect"))

@@ -37,7 +37,7 @@ def names_testbed_writes() -> set[str]:
     spec = importlib.util.spec_from_file_location("testbed_script", ROOT / "scripts" / "testbed.py")
     testbed = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(testbed)
-    images = dict.fromkeys(("DEBIAN_IMAGE", "APP_BASE_IMAGE", "JAEGER_IMAGE", "LABVM_IMAGE"), "image")
+    images = dict.fromkeys(("DEBIAN_IMAGE", "APP_BASE_IMAGE", "JAEGER_IMAGE", "LABVM_IMAGE", "GATE_IMAGE"), "image")
     assert set(images) <= set(re.findall(r'"(\w+_IMAGE)"', (ROOT / "scripts" / "testbed.py").read_text()))
     return set(testbed.testbed_settings(images, False, (2, 40, 3), None))
 
