@@ -6,18 +6,16 @@ Everything a fixture starts is removed at teardown, also when the test failed.
 from __future__ import annotations
 
 import sys
-import uuid
 from pathlib import Path
 
 import docker
 import pytest
+from labvms import LABEL, LabVMs
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
-from testbed_lib.engine import labvm_run_options  # noqa: E402
+from testbed_lib import labvm_ssh  # noqa: E402
 from testbed_lib.local_jaeger import LocalJaeger  # noqa: E402
-
-LABEL = {"lab10.test": "1"}
 
 
 def load_images_env() -> dict[str, str]:
@@ -42,6 +40,8 @@ def docker_client():
         container.remove(force=True, v=True)
     for volume in client.volumes.list(filters={"label": "lab10.test=1"}):
         volume.remove(force=True)
+    for network in client.networks.list(filters={"label": "lab10.test=1"}):
+        network.remove()
     client.close()
 
 
@@ -53,23 +53,31 @@ def jaeger(docker_client, images):
 
 
 @pytest.fixture
-def labvm(docker_client, images):
-    """A lab-VM container booted to systemd, with /var/lib/docker on its own volume."""
-    name = f"lab10-test-vm-{uuid.uuid4().hex[:8]}"
-    volume = docker_client.volumes.create(f"{name}-docker", labels=LABEL)
-    container = None
+def start_labvm(docker_client, images):
+    """start_labvm(): one more lab VM (a docker SDK container), removed after the test."""
+    vms = LabVMs(docker_client, images)
     try:
-        container = docker_client.containers.run(
-            images["LABVM_IMAGE"],
-            detach=True,
-            name=name,
-            hostname=name,
-            labels=LABEL,
-            volumes={volume.name: {"bind": "/var/lib/docker", "mode": "rw"}},
-            **labvm_run_options(images["LABVM_PRIVILEGED"] == "true"),
-        )
-        yield container
+        yield vms.start
     finally:
-        if container is not None:
-            container.remove(force=True, v=True)
-        volume.remove(force=True)
+        vms.remove_all()
+
+
+@pytest.fixture
+def labvm(start_labvm):
+    """A lab-VM container booted to systemd, with /var/lib/docker on its own volume."""
+    return start_labvm()
+
+
+@pytest.fixture(scope="session")
+def controller_key(tmp_path_factory) -> Path:
+    """The controller's SSH key (ed25519, no passphrase): the private key's path; its .pub beside it."""
+    return labvm_ssh.make_key(tmp_path_factory.mktemp("controller-ssh"))
+
+
+@pytest.fixture
+def ssh_labvm(start_labvm, controller_key):
+    """A lab VM as a course VM is: sshd up, centos accepts controller_key and uses sudo without a password."""
+    vm = start_labvm()
+    labvm_ssh.wait_sshd(vm)
+    labvm_ssh.authorize_key(vm, controller_key.with_suffix(".pub").read_text())
+    return vm
