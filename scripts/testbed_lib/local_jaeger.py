@@ -35,12 +35,16 @@ def jaeger_binary() -> str | None:
     return next((p for p in [*found, str(CACHE / "bin" / "jaeger")] if os.access(p, os.X_OK)), None)
 
 
-def jaeger_image() -> str | None:
+def testbed_images() -> dict[str, str]:
+    """What `make testbed` wrote to .testbed/images.env ({} before it ran)."""
     env = ROOT / ".testbed" / "images.env"
     if not env.exists():
-        return None
-    pairs = dict(line.split("=", 1) for line in env.read_text().splitlines() if "=" in line and line[0] != "#")
-    return pairs.get("JAEGER_IMAGE")
+        return {}
+    return dict(line.split("=", 1) for line in env.read_text().splitlines() if "=" in line and line[0] != "#")
+
+
+def jaeger_image() -> str | None:
+    return testbed_images().get("JAEGER_IMAGE")
 
 
 CONFIG = """\

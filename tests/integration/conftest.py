@@ -15,6 +15,7 @@ from labvms import LABEL, LabVMs
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 from testbed_lib import labvm_ssh  # noqa: E402
+from testbed_lib.gate import GatedJaeger  # noqa: E402
 from testbed_lib.local_jaeger import LocalJaeger  # noqa: E402
 
 
@@ -50,6 +51,13 @@ def jaeger(docker_client, images):
     """A fresh Jaeger run as a user would: `docker run -p ...:4318 -p ...:16686 IMAGE`."""
     with LocalJaeger("docker", labels=LABEL) as endpoints:
         yield endpoints
+
+
+@pytest.fixture
+def gated_jaeger(docker_client, images):
+    """A fresh Jaeger behind the gate (scripts/testbed_lib/gate.py): .url, .token, .query_url, .network."""
+    with GatedJaeger(labels=LABEL) as gate:
+        yield gate
 
 
 @pytest.fixture
