@@ -8,6 +8,7 @@ import json
 import ssl
 import subprocess
 import sys
+import urllib.error
 import urllib.parse
 from pathlib import Path
 
@@ -115,3 +116,18 @@ def test_recorder_records_what_the_fixtures_hold(tmp_path, docker_client):
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert recorded_requests(tmp_path) == recorded_requests(FIXTURES), "the gate answers differently: re-record"
+
+
+@pytest.mark.parametrize("authorization", [None, "Bearer not-the-token"])
+def test_the_replay_answers_as_the_live_gate(gate, authorization):
+    """tests/fixtures/jaeger/gate_replay.FakeGate, which unit tests use, answers as the gate does."""
+    from gate_replay import FakeGate
+
+    path = "/api/v3/operations?service=inventory.vm1.sysadm.ee"
+    live = ask(gate.url + path, authorization)
+    fake = FakeGate()
+    with pytest.raises(urllib.error.HTTPError) as replayed:
+        fake(fake.base + path, headers={"Authorization": authorization} if authorization else {})
+    assert replayed.value.code == live.status
+    for name in ("Location", "WWW-Authenticate", "Content-Type"):
+        assert replayed.value.headers.get(name) == live.headers.get(name), name
