@@ -41,6 +41,17 @@ description:
     display and exit status 1 before anything connects, whatever C(any_unparsed_is_failed) says: a plugin
     that fails makes Ansible try the next enabled one, and C(ini) reads most CSV files as a list of junk host
     names (so the run would go on with an empty C(lab_vms) and a warning at most)."
+  - "The kit's own variables reach the roster's hosts from any folder: Ansible reads C(group_vars/) only next to
+    the inventory source and the playbook, so the plugin loads C(group_vars/lab_vms/) (C(main.yml), the vault
+    C(vault.yml), every vars file there, as Ansible reads such a directory) and C(group_vars/all/) of the kit's
+    root (where C(plugins/inventory/roster.py) is) and sets them as the source's variables of the groups
+    C(lab_vms) and C(all): the lowest group level of Ansible's variable precedence, so the C(group_vars/) and
+    C(host_vars/) next to the roster (or the playbook) win, variable by variable. With the roster in the kit's
+    root Ansible reads them itself and the plugin does not."
+  - "A vault-encrypted file there is decrypted with the vault password given to the command
+    (C(--ask-vault-pass), C(--vault-password-file)); a file that cannot be decrypted (no password, a wrong one),
+    or read as variables, stops the run like a bad roster, naming the file and the fix. A C(!vault) value is
+    decrypted where it is used, as Ansible always does."
   - Files ending in C(.csv) (also through a symlink) are accepted.
 options:
   domain:
@@ -96,11 +107,14 @@ import csv  # noqa: E402
 import io  # noqa: E402
 import os  # noqa: E402
 import re  # noqa: E402
+from collections.abc import Mapping  # noqa: E402
 
-from ansible.errors import AnsibleParserError  # noqa: E402
+from ansible.errors import AnsibleError, AnsibleParserError  # noqa: E402
 from ansible.module_utils.common.text.converters import to_text  # noqa: E402
+from ansible.parsing.vault import AnsibleVaultError  # noqa: E402
 from ansible.plugins.inventory import BaseFileInventoryPlugin  # noqa: E402
 from ansible.utils.display import Display  # noqa: E402
+from ansible.utils.vars import combine_vars  # noqa: E402
 
 GROUP = "lab_vms"
 COLUMNS = ("vm_name", "student", "host", "user", "port", "email", "section")
@@ -112,6 +126,11 @@ DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 RESERVED = ("localhost", "all", "ungrouped")
 # How many bad rows one message lists before "and N more".
 SHOWN_ERRORS = 20
+# The kit's root (this file is <root>/plugins/inventory/roster.py) and the groups whose <root>/group_vars/ every
+# roster host gets wherever the roster is: Ansible reads group_vars/ only next to the inventory source and the
+# playbook. `all` too: a setting of every host (a vaulted ansible_become_password) would vanish the same way.
+KIT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
+KIT_GROUP_VARS = ("all", GROUP)
 
 
 class RosterError(ValueError):
@@ -352,6 +371,55 @@ def parse_roster(text, path, domain="sysadm.ee", default_user="centos"):
     return hosts, ignored
 
 
+class KitVarsError(ValueError):
+    """A file of the kit's group_vars that cannot be loaded (a vault without its password, bad YAML)."""
+
+    def __init__(self, path, problem):
+        super().__init__(f"{path} (the kit's variables of every roster host) {problem}")
+
+
+def kit_group_vars(loader, kit_root):
+    """{group: vars} of <kit_root>/group_vars/<group> for each of KIT_GROUP_VARS, read as Ansible reads them.
+
+    The files are the ones host_group_vars would read (loader.find_vars_files: <group>.yml or every file of
+    <group>/ in name order, later ones win), with its trust: a value's template is rendered. A vault-encrypted
+    file is decrypted with the vault secrets the CLI gave the loader; KitVarsError names a file that cannot be
+    loaded.
+    """
+    found_vars = {}
+    for group in KIT_GROUP_VARS:
+        data = {}
+        for found in loader.find_vars_files(os.path.join(kit_root, "group_vars"), group):
+            try:
+                new_data = loader.load_from_file(found, trusted_as_template=True) or {}
+            except AnsibleVaultError as exc:
+                raise KitVarsError(
+                    found,
+                    f"is encrypted with Ansible Vault and cannot be decrypted: {exc.message.rstrip('.')}. Run again"
+                    " with --ask-vault-pass or --vault-password-file FILE (the password it was encrypted with)",
+                ) from None
+            except AnsibleError as exc:
+                raise KitVarsError(found, f"cannot be loaded: {exc.message}") from None
+            if not isinstance(new_data, Mapping):
+                raise KitVarsError(found, "is not a YAML mapping of variable names to values")
+            data = combine_vars(data, new_data)
+        if data:
+            found_vars[group] = data
+    return found_vars
+
+
+def _stop(message):
+    """End the run as Ansible's CLI ends it on an error: the message through its display, exit status 1.
+
+    Not AnsibleParserError: the inventory manager catches every Exception of a plugin's parse() and tries the next
+    enabled plugin, and `ini` reads almost any CSV as junk host names, so the run would go on with no lab_vms
+    (any_unparsed_is_failed cannot help: the source did parse). Only a BaseException leaves the manager; this one
+    ends the run before anything connects, the message shown with colour and written to log_path.
+    """
+    Display().error(message)
+    raise SystemExit(1) from None
+
+
 class InventoryModule(BaseFileInventoryPlugin):
     NAME = "roster"
 
@@ -371,14 +439,12 @@ class InventoryModule(BaseFileInventoryPlugin):
             raise AnsibleParserError(f"roster {path} cannot be read: {exc}") from None
         try:
             hosts, ignored = parse_roster(text, path, self.get_option("domain"), self.get_option("default_user"))
-        except RosterError as exc:
-            # Not AnsibleParserError: the inventory manager catches every Exception of a plugin's parse() and
-            # tries the next enabled plugin, and `ini` reads almost any CSV as junk host names, so the run
-            # would go on with no lab_vms (any_unparsed_is_failed cannot help: the source did parse). Only a
-            # BaseException leaves the manager; this one ends the run as Ansible's CLI ends it on an error:
-            # the message through its display (colour, log_path), exit status 1, before anything connects.
-            Display().error(str(exc))
-            raise SystemExit(1) from None
+            # Next to the kit root, host_group_vars reads the kit's group_vars already (and ranks them higher).
+            kit_vars = (
+                {} if os.path.realpath(os.path.dirname(path)) == KIT_ROOT else kit_group_vars(self.loader, KIT_ROOT)
+            )
+        except (RosterError, KitVarsError) as exc:
+            _stop(str(exc))
         if ignored:
             Display().warning(f"{path}: columns ignored: {', '.join(ignored)}")
         self.inventory.add_group(GROUP)
@@ -388,3 +454,8 @@ class InventoryModule(BaseFileInventoryPlugin):
                 self.inventory.add_host(host["name"], group=group)
             for key, value in host["vars"].items():
                 self.inventory.set_variable(host["name"], key, value)
+        # As group variables of the inventory source, the lowest group level of Ansible's precedence: the
+        # group_vars/ next to the roster (and next to the playbook) win.
+        for group, group_vars in kit_vars.items():
+            for key, value in group_vars.items():
+                self.inventory.set_variable(group, key, value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
@@ -153,14 +154,21 @@ def test_header_problems_name_the_column(header, expected):
     assert str(caught.value).splitlines()[1].startswith(f"roster.csv, line 1: {expected[0]}")
 
 
+def plugin(monkeypatch, kit_root):
+    """The plugin as Ansible loads it, with an empty kit root (a checkout's own vault needs no password here)."""
+    inventory_loader.add_directory(str(ROOT / "plugins" / "inventory"))
+    loaded = inventory_loader.get("roster")
+    monkeypatch.setattr(sys.modules[type(loaded).__module__], "KIT_ROOT", str(kit_root))
+    return loaded
+
+
 def test_the_plugin_warns_once_through_ansible_display(tmp_path, monkeypatch):
     warnings = []
     monkeypatch.setattr(Display, "warning", lambda self, msg, *args, **kwargs: warnings.append(msg))
     path = tmp_path / "roster.csv"
     path.write_text("vm_name;grade;notes\nalice;5;x\nbob;4;\n")
-    inventory_loader.add_directory(str(ROOT / "plugins" / "inventory"))
     inventory = InventoryData()
-    inventory_loader.get("roster").parse(inventory, DataLoader(), str(path))
+    plugin(monkeypatch, tmp_path).parse(inventory, DataLoader(), str(path))
     assert warnings == [f"{path}: columns ignored: grade, notes"]
     assert sorted(inventory.groups["lab_vms"].hosts, key=str) == [inventory.hosts["alice"], inventory.hosts["bob"]]
 
@@ -170,6 +178,5 @@ def test_the_plugin_adds_no_warning_without_extra_columns(tmp_path, monkeypatch)
     monkeypatch.setattr(Display, "warning", lambda self, msg, *args, **kwargs: warnings.append(msg))
     path = tmp_path / "roster.csv"
     path.write_text("vm_name\temail\nalice\ta@example.edu\n")
-    inventory_loader.add_directory(str(ROOT / "plugins" / "inventory"))
-    inventory_loader.get("roster").parse(InventoryData(), DataLoader(), str(path))
+    plugin(monkeypatch, tmp_path).parse(InventoryData(), DataLoader(), str(path))
     assert warnings == []
