@@ -122,6 +122,8 @@ def test_a_near_miss_column_stops_ansible_inventory(tmp_path):
 
 KIT_TOKEN, INLINE_SECRET, INSTRUCTOR_TOKEN = "kit-token-0123", "inline-secret-42", "instructor-token-9"
 PASSWORD = "kit-vault-password"
+# What the kit copy has of its own rather than linked to the checkout.
+KIT_OWN = {"ansible.cfg", "plugins", "inventory", "group_vars", "host_vars", "roster.csv"}
 
 
 def CFG(kit: Path) -> Path:  # noqa: N802 (reads as a constant's path)
@@ -139,8 +141,14 @@ def kit(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp_path = tmp_path_factory.mktemp("kit")
     kit = tmp_path / "kit"
     (kit / "plugins" / "inventory").mkdir(parents=True)
+    # The plugin is copied (its own place is the kit root), ansible.cfg too (its paths are relative to it); the
+    # rest is the checkout's, linked: roles, library, the other plugins (a callback ansible.cfg names).
     shutil.copy(ROOT / "ansible.cfg", kit / "ansible.cfg")
     shutil.copy(ROOT / "plugins" / "inventory" / "roster.py", kit / "plugins" / "inventory" / "roster.py")
+    for entry in [*ROOT.iterdir(), *(ROOT / "plugins").iterdir()]:
+        target = kit / entry.relative_to(ROOT)
+        if not entry.name.startswith(".") and entry.name not in KIT_OWN and not target.exists():
+            target.symlink_to(entry)
     password_file = tmp_path / "vault-pass"
     password_file.write_text(PASSWORD + "\n")
     password_file.chmod(0o600)
