@@ -185,7 +185,7 @@ def test_the_molecule_tasks_file_sets_the_state_once(start_labvm, controller_key
         "lab10_ssh_public_key": public_key(controller_key),
         "lab10_ssh_sudo_password": "molecule-sudo-secret",
     }
-    first = run_playbook(playbook, "-i", f"{vm.name},", extra_vars=settings)
+    first = run_playbook(playbook, "-i", f"{vm.name},", "-vvv", extra_vars=settings)  # -vvv shows module args
     assert first.returncode == 0, first.output[-3000:]
     assert "molecule-sudo-secret" not in first.output
     assert first.stats(vm.name)["changed"] == 2, first.output[-3000:]  # the key, the sudo rule
