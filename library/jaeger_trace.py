@@ -33,6 +33,13 @@ options:
         trace links say C(https://***@host) - but O(bearer_token) or O(headers) keep them out of URLs altogether.
     type: str
     required: true
+  ui_url:
+    description:
+      - Base URL of the Jaeger UI for the links this module returns (RV(trace_url), RV(search_url)), when people open
+        the UI somewhere else than O(url), for example V(https://jaeger.sysadm.ee) while O(url) is the scoring
+        server's V(http://localhost:16686).
+      - Default O(url). Credentials in it never reach a link either (C(https://***@host)).
+    type: str
   service:
     description:
       - The service to check, as in the resource attribute C(service.name).
@@ -204,10 +211,17 @@ trace_id:
   type: str
   sample: c0ef5a2e85bd6887d4eccbf095eb4dee
 trace_url:
-  description: Link to that trace in the Jaeger UI.
+  description: Link to that trace in the Jaeger UI (O(ui_url)).
   returned: when trace_id is returned
   type: str
-  sample: http://localhost:16686/trace/c0ef5a2e85bd6887d4eccbf095eb4dee
+  sample: https://jaeger.sysadm.ee/trace/c0ef5a2e85bd6887d4eccbf095eb4dee
+search_url:
+  description:
+    - Link to the Jaeger UI's search of the service's traces (O(ui_url)), also when Jaeger could not be asked, for
+      example behind a login a browser can pass.
+  returned: single service, once the parameters are valid; in bulk mode in each entry of RV(results)
+  type: str
+  sample: https://jaeger.sysadm.ee/search?service=inventory.vm42.sysadm.ee
 spans:
   description: The trace's spans in tree order.
   returned: when trace_id is returned
@@ -319,7 +333,7 @@ traces_found:
 results:
   description:
     - Bulk mode, one entry per service in the order given, with the keys of a single check
-      (service, ok, reason, msg, checks, polls, elapsed, traces_found, trace_id, trace_url, spans,
+      (service, ok, reason, msg, checks, polls, elapsed, traces_found, trace_id, trace_url, search_url, spans,
       waterfall, measured_ms and the failure context).
   returned: bulk mode
   type: list
@@ -352,13 +366,14 @@ from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
 from ..module_utils.jaeger_check import Checker, Plan  # noqa: E402
 from ..module_utils.jaeger_match import Criteria  # noqa: E402
-from ..module_utils.jaeger_model import JaegerError, parse_duration_ms, parse_since  # noqa: E402
-from ..module_utils.jaeger_query import Client, detect_api  # noqa: E402
+from ..module_utils.jaeger_model import JaegerError, parse_duration_ms, parse_since, search_link  # noqa: E402
+from ..module_utils.jaeger_query import Client, check_url, detect_api  # noqa: E402
 from ..module_utils.jaeger_verdict import bulk_message, checks  # noqa: E402
 from ..module_utils.redact import redact_userinfo  # noqa: E402
 
 ARGUMENT_SPEC = {
     "url": {"type": "str", "required": True},
+    "ui_url": {"type": "str"},
     "service": {"type": "str"},
     "services": {"type": "list", "elements": "str"},
     "operation": {"type": "str"},
@@ -412,7 +427,7 @@ def criteria_of(p):
 
 
 def build(p, now_s):
-    """Module params -> (Client, Plan); JaegerError(bad_parameter) on bad input. Nothing is sent yet."""
+    """Module params -> (Client, Plan, the UI's base URL); JaegerError(bad_parameter) on bad input. Nothing is sent."""
     timeout_s = parse_duration_ms(p["timeout"], "timeout", bare_unit="s") / 1000.0
     interval_s = parse_duration_ms(p["interval"], "interval", bare_unit="s") / 1000.0
     # A zero pause would poll Jaeger in a tight loop for the whole timeout.
@@ -447,7 +462,8 @@ def build(p, now_s):
         # One slow request must not eat a short timeout whole, nor a long one hang forever.
         timeout=max(1.0, min(10.0, timeout_s or 10.0)),
     )
-    return client, plan
+    ui_base = check_url(p["ui_url"], "ui_url") if p["ui_url"] is not None else client.base_url
+    return client, plan, ui_base
 
 
 def connect(client, api_name, deadline, interval_s, sleep=time.sleep, monotonic=time.monotonic):
@@ -475,24 +491,25 @@ def summary_of(results):
     }
 
 
-def failed_everywhere(plan, params, exc):
-    """One result per service when nothing per service was learnt (bad input, Jaeger unreachable...)."""
+def failed_everywhere(plan, params, exc, ui_base=None):
+    """One result per service when nothing per service was learnt (bad input, Jaeger unreachable...).
+
+    With the UI's base known, each keeps its search link: the UI may open where the query API did not answer
+    (behind a login a browser can pass)."""
     if plan is not None:
         criteria = plan.criteria
     else:
         # The parameters did not make a plan: the services as named, checked for nothing.
         names = params["services"] if params["services"] is not None else [params["service"]]
         criteria = [Criteria(n) for n in dict.fromkeys(str(n).strip() for n in names if str(n or "").strip())]
-    return [
-        {
-            "service": c.service,
-            "ok": False,
-            "reason": exc.reason,
-            "msg": exc.msg,
-            "checks": checks(c, exc.reason, exc.msg),
-        }
-        for c in criteria
-    ]
+    results = []
+    for c in criteria:
+        result = {"service": c.service, "ok": False, "reason": exc.reason, "msg": exc.msg}
+        if ui_base:
+            result["search_url"] = search_link(ui_base, c.service)
+        result["checks"] = checks(c, exc.reason, exc.msg)
+        results.append(result)
+    return results
 
 
 def _fail(module, **payload):
@@ -522,22 +539,24 @@ def run_module():
     started = time.monotonic()
     bulk = module.params["services"] is not None
     out = {"changed": False, "polls": 0, "traces_found": 0}
-    plan = None
+    plan = ui_base = None
     try:
-        client, plan = build(module.params, time.time())
+        client, plan, ui_base = build(module.params, time.time())
         deadline = started + plan.timeout_s
         api = connect(client, module.params["api"], deadline, plan.interval_s)[0]
         out["api"] = api.name
-        results = Checker(api, client.base_url).run(plan, deadline=deadline)
+        results = Checker(api, ui_base).run(plan, deadline=deadline)
     except JaegerError as exc:
         # Nothing per service was learnt (bad input, Jaeger unreachable...): one message for all.
         out.update(exc.context)
         out.update(reason=exc.reason, elapsed=round(time.monotonic() - started, 3))
-        everywhere = failed_everywhere(plan, module.params, exc)
+        everywhere = failed_everywhere(plan, module.params, exc, ui_base)
         if bulk:
             out.update(results=everywhere, summary=summary_of(everywhere))
         elif everywhere:
             out["checks"] = everywhere[0]["checks"]
+            if "search_url" in everywhere[0]:
+                out["search_url"] = everywhere[0]["search_url"]
         _fail(module, msg=exc.msg, **out)
     except Exception as exc:  # noqa: BLE001 -- safety net: a one-line message, the traceback only with -vvv
         _fail(

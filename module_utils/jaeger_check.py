@@ -15,7 +15,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from .jaeger_match import evaluate, merge_traces, span_rows, waterfall
-from .jaeger_model import JaegerError
+from .jaeger_model import JaegerError, search_link, trace_link
 from .jaeger_query import Query
 from .jaeger_verdict import checks, explain, missing_in_trace, unknown_operation, unknown_service
 
@@ -109,9 +109,10 @@ class _Once:
 
 
 class Checker:
-    def __init__(self, api, base_url, monotonic=time.monotonic, sleep=time.sleep):
+    def __init__(self, api, ui_base, monotonic=time.monotonic, sleep=time.sleep):
+        """ui_base: the Jaeger UI's base URL, for the links (the query URL unless the UI is elsewhere)."""
         self.api = api
-        self.base_url = base_url
+        self.ui_base = ui_base
         self.monotonic = monotonic
         self.sleep = sleep
 
@@ -206,7 +207,7 @@ class Checker:
     def _trace_info(self, trace, span):
         return {
             "trace_id": trace.trace_id,
-            "trace_url": f"{self.base_url}/trace/{trace.trace_id}",
+            "trace_url": trace_link(self.ui_base, trace.trace_id),
             "spans": span_rows(trace),
             "waterfall": waterfall(trace, mark=span),
         }
@@ -222,6 +223,7 @@ class Checker:
             "ok": True,
             "reason": "ok",
             "msg": msg,
+            "search_url": search_link(self.ui_base, c.service),
             "traces_found": found,
             "measured_ms": round(span.duration_ms, 3),
             "checks": checks(c, "ok", msg, ev, plan.window_text),
@@ -232,6 +234,7 @@ class Checker:
 
     def _fail(self, plan, state, reason, msg, context, ev=None):
         result = {"service": state.c.service, "ok": False, "reason": reason, "msg": msg, "traces_found": 0}
+        result["search_url"] = search_link(self.ui_base, state.c.service)
         result.update(context)
         result["checks"] = checks(state.c, reason, msg, ev, plan.window_text)
         state.result = result

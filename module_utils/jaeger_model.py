@@ -15,6 +15,7 @@ import json
 import math
 import re
 import time
+from urllib.parse import quote, urlencode
 
 
 class JaegerError(Exception):
@@ -31,6 +32,16 @@ class JaegerError(Exception):
 
 def unexpected(what, detail):
     return JaegerError("unexpected_response", f"unexpected response from Jaeger {what}: {detail}")
+
+
+def trace_link(ui_base, trace_id):
+    """The Jaeger UI's page of one trace."""
+    return f"{ui_base}/trace/{trace_id}"
+
+
+def search_link(ui_base, service):
+    """The Jaeger UI's search of one service's traces (the UI's own form fills in the rest)."""
+    return f"{ui_base}/search?" + urlencode({"service": service}, quote_via=quote)
 
 
 # --- durations ---------------------------------------------------------------------------------

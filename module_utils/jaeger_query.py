@@ -26,16 +26,16 @@ from .jaeger_verdict import TRANSPORT_ERRORS, http_error, transport_error
 USER_AGENT = "ansible-jaeger_trace"
 
 
-def check_url(url):
-    """The query base URL, without a trailing slash; JaegerError(bad_parameter) when unusable."""
+def check_url(url, name="url"):
+    """A base URL (the query API's, or the UI's), without a trailing slash; JaegerError(bad_parameter) when unusable."""
     text = (url or "").strip().rstrip("/")
     try:
         parts = urlsplit(text)
         parts.port  # noqa: B018 -- raises ValueError on a bad port
     except ValueError as exc:
-        raise JaegerError("bad_parameter", f"url: {url!r} is not a valid URL ({exc})") from None
+        raise JaegerError("bad_parameter", f"{name}: {url!r} is not a valid URL ({exc})") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise JaegerError("bad_parameter", f"url: {url!r} must look like http://jaeger.example:16686")
+        raise JaegerError("bad_parameter", f"{name}: {url!r} must look like http://jaeger.example:16686")
     return text
 
 

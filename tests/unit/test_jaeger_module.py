@@ -243,7 +243,8 @@ def test_auto_falls_back_to_v1(capsys):
     c = case("ok", "v1")
     fake = FakeJaeger(api=None, base=BASE)
     html = next(ex for ex in json.loads((jaeger_replay_dir() / "exchanges.json").read_text()) if ex["api"] == "html")
-    fake.routes["/api/v3/"] = (200, html["content_type"], (jaeger_replay_dir() / html["body_file"]).read_bytes())
+    # The UI's own page, as Jaeger v1 answers /api/v3/... (routes hold status, body, content type).
+    fake.routes["/api/v3/"] = (200, (jaeger_replay_dir() / html["body_file"]).read_bytes(), html["content_type"])
     rc, result = run({**c["params"], "api": "auto"}, fake, capsys)
     assert (rc, result["api"], result["reason"]) == (0, "v1", "ok")
 
@@ -364,6 +365,40 @@ def test_final_failures_are_not_retried(exc, reason, words, capsys):
     assert (rc, result["reason"]) == (1, reason)
     assert words in result["msg"]
     assert len(fake.calls) == 1 and result["elapsed"] < 1
+
+
+@pytest.mark.parametrize(
+    ("ui_url", "links"),
+    [
+        (None, BASE),
+        ("https://jaeger.example/", "https://jaeger.example"),
+        # A URL's credentials never reach a link (a browser would send the redacted ones).
+        ("https://student:pw@jaeger.example/ui", "https://***@jaeger.example/ui"),
+    ],
+)
+def test_links_are_built_on_ui_url(ui_url, links, capsys):
+    extra = {"ui_url": ui_url} if ui_url else {}
+    rc, result, c = replay("ok", "v3", capsys, **extra)
+    assert rc == 0
+    assert result["trace_url"] == f"{links}/trace/{result['trace_id']}"
+    assert result["search_url"] == f"{links}/search?service={c['params']['service']}"
+    assert "pw@" not in json.dumps(result)
+
+
+@APIS
+def test_a_failed_check_keeps_its_search_link(api, capsys):
+    rc, result, c = replay("too_short", api, capsys, ui_url="https://jaeger.example")
+    assert (rc, result["reason"]) == (1, "too_short")
+    assert result["search_url"] == f"https://jaeger.example/search?service={c['params']['service']}"
+
+
+@pytest.mark.parametrize("ui_url", ["jaeger.example", "ftp://jaeger.example", "http://:80", ""])
+def test_an_unusable_ui_url_is_a_bad_parameter_naming_it(ui_url, capsys):
+    fake = FakeJaeger(api="v3", base=BASE)
+    rc, result = run({"service": "s", "ui_url": ui_url, "timeout": 0}, fake, capsys)
+    assert (rc, result["reason"]) == (1, "bad_parameter")
+    assert result["msg"].startswith("ui_url: ")
+    assert fake.calls == []
 
 
 def test_bearer_token_is_sent_and_never_shown(capsys):
