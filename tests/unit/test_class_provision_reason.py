@@ -65,7 +65,8 @@ def test_a_cause_gets_its_own_fix_not_start_the_vm(reason, must_say, must_not_sa
 
 
 def test_the_report_and_its_junit_name_the_cause():
-    provision = {"status": "failed", "step": "Check that the VM answers and runs modules", "msg": "Missing sudo password"}
+    step = "Check that the VM answers and runs modules"
+    provision = {"status": "failed", "step": step, "msg": "Missing sudo password"}
     report = cr.build_report(
         [], [{"host": "vm", "vm_name": "vm", "service": "inventory.vm.sysadm.ee", "provision": provision}],
         ["vm"], "20261125T120000Z", "2026-11-25T12:00:00Z", "http://jaeger:16686", "7d",
