@@ -17,9 +17,10 @@ description:
   - Polls until O(timeout), because an OpenTelemetry SDK exports in batches (every 5 s by default).
   - Jaeger's search is only a pre-filter; every returned span is checked again here, so a failure
     names what was measured, for example the span's real duration or its real parent.
-  - Failures carry a stable RV(reason) and tell apart an unreachable Jaeger, TLS and authentication
-    problems, an unknown service (with the nearest names), a missing operation (with the service's
-    operations), a span too short or too long, a wrong parent and too few traces.
+  - Failures carry a stable RV(reason) and tell apart an unreachable Jaeger, TLS problems, a query API
+    behind a login (V(login_required), a redirect to a login page, a login form or 401/403; a redirect is never
+    followed), refused credentials (V(auth_failed)), an unknown service (with the nearest names), a missing
+    operation (with the service's operations), a span too short or too long, a wrong parent and too few traces.
   - Speaks the stable API v3 of Jaeger v2 (C(/api/v3)) and the internal JSON API (C(/api/)).
   - Read-only; never reports a change.
 version_added: "1.0.0"
@@ -263,7 +264,8 @@ measured_ms:
 reason:
   description:
     - Stable machine-readable outcome. V(ok) on success, V(some_failed) when a bulk check has failures;
-      otherwise one of V(bad_parameter), V(unreachable), V(tls_failed), V(auth_failed), V(http_error),
+      otherwise one of V(bad_parameter), V(unreachable), V(tls_failed), V(login_required), V(auth_failed),
+      V(http_error),
       V(unexpected_response), V(internal_error), V(service_unknown), V(operation_unknown), V(no_traces),
       V(parent_mismatch), V(too_short), V(too_long), V(attributes_mismatch), V(too_few_traces).
   returned: always

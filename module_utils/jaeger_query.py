@@ -3,7 +3,8 @@
 """HTTP to Jaeger's query service and the two API adapters (stable v3 and the internal /api/).
 
 Only ansible.module_utils.urls does HTTP; jaeger_verdict says which hop a failure belongs to
-(network, TLS, authentication or Jaeger itself).
+(network, TLS, a login, authentication or Jaeger itself). Redirects are never followed: the one a query API
+behind a login sends leads into the identity provider's pages, whose HTML would read as "not Jaeger".
 
 The TLS settings (an ssl context from urls.make_context) are built once per Client, i.e. once per
 module run, and every request reuses them: loading the system CA store costs ~20 ms of CPU, and
@@ -21,7 +22,7 @@ from ansible.module_utils.urls import Request, make_context
 
 from .jaeger_model import JaegerError, go_duration, loads, rfc3339, snippet, unexpected
 from .jaeger_parse import v1_names, v1_traces, v3_error, v3_operations, v3_services, v3_traces
-from .jaeger_verdict import TRANSPORT_ERRORS, http_error, transport_error
+from .jaeger_verdict import TRANSPORT_ERRORS, http_error, is_login_page, login_answer, redirect_error, transport_error
 
 USER_AGENT = "ansible-jaeger_trace"
 
@@ -37,6 +38,18 @@ def check_url(url, name="url"):
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise JaegerError("bad_parameter", f"{name}: {url!r} must look like http://jaeger.example:16686")
     return text
+
+
+def credentials_sent(base_url, headers, bearer_token):
+    """What a request carries to log in, for the messages: a login answered to it means they were refused."""
+    if bearer_token:
+        return "bearer_token"
+    if headers:
+        # Documented as secret: such headers usually carry credentials (a cookie, an API key).
+        return "the credentials in headers"
+    if urlsplit(base_url).username is not None:
+        return "the url's credentials"
+    return ""
 
 
 def check_headers(headers, name="headers"):
@@ -80,7 +93,7 @@ class Client:
         self.base_url = check_url(base_url)
         self.headers = {"Accept": "application/json"}
         self.headers.update(check_headers(headers or {}))
-        self.token_given = bool(bearer_token)
+        self.credentials = credentials_sent(self.base_url, headers, bearer_token)
         if bearer_token:
             self.headers.update(check_headers({"Authorization": "Bearer " + bearer_token}, "bearer_token"))
         self.validate_certs = validate_certs
@@ -96,6 +109,7 @@ class Client:
             ca_path=self.ca_path,
             http_agent=USER_AGENT,
             context=self.tls,
+            follow_redirects="none",
         )
 
     def url(self, path, params=None):
@@ -109,16 +123,24 @@ class Client:
             # A fresh cookie jar per request, as open_url had: requests stay independent.
             resp = self.request.open("GET", url, cookies=CookieJar())
             try:
-                return resp.getcode() or 200, resp.read()
+                status, body = resp.getcode() or 200, resp.read()
+                content_type = resp.headers.get("Content-Type", "")
             finally:
                 resp.close()
         except urllib.error.HTTPError as exc:
             body = _read_error_body(exc)
             if exc.code in accept:
                 return exc.code, body
-            raise http_error(self.base_url, exc.code, path, _error_detail(body), self.token_given) from None
+            if 300 <= exc.code < 400:
+                location = exc.headers.get("Location") if exc.headers is not None else None
+                raise redirect_error(self.base_url, exc.code, url, location, path, self.credentials) from None
+            raise http_error(self.base_url, exc.code, path, _error_detail(body), self.credentials) from None
         except TRANSPORT_ERRORS as exc:
             raise transport_error(exc, self.base_url, self.timeout) from None
+        if is_login_page(content_type, body):
+            answer = f"HTTP {status}, a login page"
+            raise login_answer(self.base_url, path, answer, self.credentials, http_status=status)
+        return status, body
 
 
 def _read_error_body(exc):
@@ -242,7 +264,7 @@ def detect_api(client, preferred="auto"):
         try:
             api.services()
         except JaegerError as exc:
-            if exc.reason in ("unexpected_response", "http_error") and not exc.retry:
+            if _not_this_api(exc):
                 other = "v1" if preferred == "v3" else "v3"
                 raise JaegerError(
                     exc.reason, f"api: {preferred} -- {exc.msg}; try api: {other} or auto", **exc.context
@@ -256,9 +278,14 @@ def detect_api(client, preferred="auto"):
             api.services()
             return api
         except JaegerError as exc:
-            # Only "this is not that API" moves on; network, TLS and auth failures go up as they are
-            # (jaeger_trace.connect asks again on those that may clear: unreachable, 502/503/504).
-            if exc.reason not in ("unexpected_response", "http_error") or exc.retry:
+            # Only "this is not that API" moves on; network, TLS, login and auth failures and a redirect go up
+            # as they are (jaeger_trace.connect asks again on those that may clear: unreachable, 502/503/504).
+            if not _not_this_api(exc):
                 raise
             tried.append(f"{name}: {exc.msg}")
     raise JaegerError("unexpected_response", f"no Jaeger query API at url {client.base_url} ({'; '.join(tried)})")
+
+
+def _not_this_api(exc):
+    """The answer says "not this API" (another one may be there), rather than naming another problem."""
+    return exc.reason in ("unexpected_response", "http_error") and not exc.retry and "location" not in exc.context

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import difflib
 import http.client
+import re
 import socket
 import ssl
 import urllib.error
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from ansible.module_utils.urls import ConnectionError as UrlsConnectionError
 from ansible.module_utils.urls import SSLValidationError
@@ -30,7 +31,9 @@ REASONS = {
     "bad_parameter": "a module parameter is unusable; nothing was asked",
     "unreachable": "no connection to Jaeger's query service (DNS, refused, timeout, dropped)",
     "tls_failed": "the TLS handshake or certificate check with Jaeger failed",
-    "auth_failed": "Jaeger (or a proxy in front of it) answered 401/403",
+    "login_required": "the query API answered with a login (a redirect to a login page, a login form, 401 or 403) "
+    "and no credentials were sent",
+    "auth_failed": "credentials were sent (bearer_token, headers or the url's) and refused: 401/403, or a login again",
     "http_error": "Jaeger answered with another HTTP error",
     "unexpected_response": "the answer is not Jaeger's query API",
     "internal_error": "a bug in the module; the traceback is shown with -vvv",
@@ -67,13 +70,13 @@ NAMED_FAILURES = 5
 # --- transport and HTTP ----------------------------------------------------------------------------
 
 
-def http_error(base_url, code, path, body_detail, token_given):
-    """An HTTP error status from Jaeger (or a proxy) -> JaegerError."""
+def http_error(base_url, code, path, body_detail, credentials=""):
+    """An HTTP error status from Jaeger (or a proxy) -> JaegerError.
+
+    credentials: what the request carried to log in ("bearer_token", "headers", ...), "" for nothing.
+    """
     if code in (401, 403):
-        what = "bearer_token was rejected" if token_given else "set bearer_token or headers"
-        return JaegerError(
-            "auth_failed", f"Jaeger at {base_url} answered HTTP {code} to {path}; {what}", http_status=code
-        )
+        return login_answer(base_url, path, f"HTTP {code}", credentials, http_status=code)
     # 502/503/504 come from a proxy or a Jaeger still starting: worth polling on.
     return JaegerError(
         "http_error",
@@ -81,6 +84,57 @@ def http_error(base_url, code, path, body_detail, token_given):
         retry=code in (502, 503, 504),
         http_status=code,
     )
+
+
+def login_answer(base_url, path, answer, credentials, **context):
+    """An answer asking for a login -> login_required, or auth_failed when credentials were sent (and refused)."""
+    if credentials:
+        msg = f"Jaeger at {base_url} rejected {credentials}: {path} answered {answer}"
+        return JaegerError("auth_failed", msg, **context)
+    return JaegerError(
+        "login_required",
+        f"Jaeger's query API at {base_url} wants a login: {path} answered {answer}; "
+        "set bearer_token (or headers) to a token it accepts, or use a url without the login",
+        login=answer,
+        **context,
+    )
+
+
+def redirect_error(base_url, code, url, location, path, credentials=""):
+    """A 3xx (never followed: a login redirect leads into the identity provider's pages) -> JaegerError.
+
+    The same path and query at another base (http -> https, another host or prefix) means the query API moved:
+    http_error naming the new url. Anywhere else is a login page: login_required (auth_failed with credentials).
+    The target is shown without its query, which carries the login's state and this request's own URL.
+    """
+    if not location:
+        return http_error(base_url, code, path, "a redirect without a Location", credentials)
+    asked, target = urlsplit(url), urlsplit(urljoin(url, location))
+    # Without the query and without userinfo (a relative Location inherits the asked URL's).
+    origin = f"{target.scheme}://{target.netloc.rpartition('@')[2]}"
+    shown = origin + target.path
+    if target.path.endswith(asked.path) and target.query == asked.query:
+        moved = origin + target.path[: len(target.path) - len(asked.path)]
+        return JaegerError(
+            "http_error",
+            f"Jaeger at {base_url} redirects {path} to {shown} (HTTP {code}); set url to {moved}",
+            http_status=code,
+            location=shown,
+        )
+    answer = f"HTTP {code}, a redirect to {shown}"
+    return login_answer(base_url, path, answer, credentials, http_status=code, location=shown)
+
+
+# A proxy's own sign-in page: a password field, or a form that says sign/log in. Jaeger's UI page has no form.
+LOGIN_FORM = re.compile(r"<input\b[^>]*\btype\s*=\s*[\"']?password|<form\b.*?\b(?:sign|log)[\s-]?in\b", re.I | re.S)
+
+
+def is_login_page(content_type, body):
+    """An HTML answer that is a login form (e.g. a redirect's target served in place of the API)."""
+    if "html" not in (content_type or "").lower():
+        return False
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body or "")
+    return bool(LOGIN_FORM.search(text[:65536]))
 
 
 # What a transport exception can be; anything else is a bug and must surface as one.

@@ -29,6 +29,7 @@ JAEGER_TRACE_REASONS = {
 JAEGER_QUERY_FAILURES = (
     "unreachable",
     "tls_failed",
+    "login_required",
     "auth_failed",
     "http_error",
     "unexpected_response",

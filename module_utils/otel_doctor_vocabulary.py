@@ -295,6 +295,14 @@ GRADER_VERDICTS = {
         "TLS to Jaeger's query API failed: {detail}.",
         "Give class_jaeger_ca_path the CA that signs its certificate (or set class_jaeger_validate_certs: false).",
     ),
+    "login_required": Verdict(
+        "jaeger_query",
+        False,
+        "Jaeger wants a login",
+        "Jaeger's query API wants a login and the grader sent no token: {detail}.",
+        "Set class_jaeger_bearer_token (in a vault) to a token the query API accepts, or grade through the scoring "
+        "server (class_delegate, class_jaeger_url: http://localhost:16686, class_jaeger_ui_url for the links).",
+    ),
     "auth_failed": Verdict(
         "jaeger_query",
         False,

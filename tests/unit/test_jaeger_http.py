@@ -104,13 +104,13 @@ def test_dns_failure():
 
 @pytest.mark.parametrize("status", [401, 403])
 @pytest.mark.parametrize("token", [None, "s3cret"])
-def test_auth_failures_name_the_options(status, token):
+def test_401_and_403_are_a_login_without_a_token_and_a_refusal_with_one(status, token):
     with Server({"/api/v3/services": (status, "text/plain", b"denied")}) as srv:
         err = error_of(lambda: V3Api(Client(srv.url, bearer_token=token)).services())
-    assert err.reason == "auth_failed"
+    assert err.reason == ("auth_failed" if token else "login_required")
     assert err.context["http_status"] == status
     assert f"HTTP {status}" in err.msg
-    assert ("bearer_token was rejected" if token else "set bearer_token or headers") in err.msg
+    assert ("rejected bearer_token" if token else "set bearer_token (or headers)") in err.msg
     assert "s3cret" not in err.msg
 
 

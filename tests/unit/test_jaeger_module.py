@@ -354,8 +354,9 @@ def test_unreachable_in_bulk_fails_every_service(capsys):
 @pytest.mark.parametrize(
     ("exc", "reason", "words"),
     [
-        (urllib.error.HTTPError(BASE, 401, "Unauthorized", {}, None), "auth_failed", "bearer_token"),
-        (urllib.error.HTTPError(BASE, 403, "Forbidden", {}, None), "auth_failed", "headers"),
+        (urllib.error.HTTPError(BASE, 401, "Unauthorized", {}, None), "login_required", "bearer_token"),
+        (urllib.error.HTTPError(BASE, 403, "Forbidden", {}, None), "login_required", "headers"),
+        (urllib.error.HTTPError(BASE, 302, "Found", {"Location": "/login"}, None), "login_required", "/login"),
         (urllib.error.URLError(ssl.SSLCertVerificationError(1, "certificate verify failed")), "tls_failed", "ca_path"),
     ],
 )

@@ -193,6 +193,7 @@ def test_a_changed_environment_comes_before_a_failing_probe():
         ({"reason": "service_unknown", "services_seen": ["inventory.vm1.sysadm.ee"]}, "service_name_mismatch"),
         ({"reason": "service_unknown", "services_seen": []}, "trace_missing"),
         ({"reason": "auth_failed", "msg": "401"}, "not_verified"),
+        ({"reason": "login_required", "msg": "302"}, "not_verified"),
         ({"reason": "unreachable", "msg": "refused"}, "not_verified"),
     ],
 )
