@@ -26,7 +26,7 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from testbed_lib import engine, gobuild, jaeger_pins  # noqa: E402
+from testbed_lib import engine, envfile, gobuild, jaeger_pins  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 HERE = ROOT / "scripts" / "testbed"
@@ -195,11 +195,10 @@ def main() -> int:
     ca_bundle = engine.extra_ca_bundle(os.environ.get("LAB10_EXTRA_CA_BUNDLE", "detect"))
     settings = testbed_settings(images, privileged, engine.compose_version(), ca_bundle)
     STATE.mkdir(exist_ok=True)
-    lines = ["# Written by `make testbed` (scripts/testbed.py). Do not edit; re-run it."]
-    lines += [f"{key}={value}" for key, value in settings.items()]
-    (STATE / "images.env").write_text("\n".join(lines) + "\n")
+    header = "Written by `make testbed` (scripts/testbed.py). Do not edit; re-run it."
+    (STATE / "images.env").write_text(envfile.render(settings, header))
     # The same for molecule, which reads .env.yml from the directory it runs in (its default --env-file).
-    (ROOT / ".env.yml").write_text(f"{lines[0]}\n" + yaml.safe_dump(settings, default_flow_style=False))
+    (ROOT / ".env.yml").write_text(f"# {header}\n" + yaml.safe_dump(settings, default_flow_style=False))
     for key, ref in images.items():
         log(f"{key}={ref} ({client.images.get(ref).attrs['Size'] / 1e6:.0f} MB)")
     log(f"lab VM mode: {'--privileged' if privileged else 'capabilities (no --privileged here)'}")

@@ -17,6 +17,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from . import envfile
+
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "lab10-testbed"
 
@@ -37,10 +39,7 @@ def jaeger_binary() -> str | None:
 
 def testbed_images() -> dict[str, str]:
     """What `make testbed` wrote to .testbed/images.env ({} before it ran)."""
-    env = ROOT / ".testbed" / "images.env"
-    if not env.exists():
-        return {}
-    return dict(line.split("=", 1) for line in env.read_text().splitlines() if "=" in line and line[0] != "#")
+    return envfile.read(ROOT / ".testbed" / "images.env")
 
 
 def jaeger_image() -> str | None:

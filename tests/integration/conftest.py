@@ -14,7 +14,7 @@ from labvms import LABEL, LabVMs
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
-from testbed_lib import labvm_ssh  # noqa: E402
+from testbed_lib import envfile, labvm_ssh  # noqa: E402
 from testbed_lib.gate import GatedJaeger  # noqa: E402
 from testbed_lib.local_jaeger import LocalJaeger  # noqa: E402
 
@@ -23,8 +23,7 @@ def load_images_env() -> dict[str, str]:
     path = ROOT / ".testbed" / "images.env"
     if not path.exists():
         pytest.fail(f"{path} is missing: run `make testbed` first", pytrace=False)
-    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if line and not line.startswith("#"))
-    return dict(pairs)
+    return envfile.read(path)
 
 
 @pytest.fixture(scope="session")
