@@ -172,7 +172,9 @@ diagnosis:
     reason:
       description:
         - One reason of the vocabulary (the README's troubleshooting table), e.g. V(export_refused).
-        - V(ok) when every hop is healthy.
+        - V(ok) when every hop is healthy; V(exported_login_required) when the VM's side is (its probe's export was
+          accepted) and the query API answered with a login (RV(diagnosis.verified) is false, the fix has the link
+          to the service's traces in the Jaeger UI).
       type: str
     hop:
       description:
@@ -180,7 +182,12 @@ diagnosis:
           V(jaeger_query); empty for V(ok)."
       type: str
     ok:
-      description: True only for V(ok).
+      description:
+        - True when the student has nothing to fix, V(ok), or V(exported_login_required) (the OTLP endpoint accepted
+          the export, and Jaeger's query API wants a login, so the trace was not looked up).
+      type: bool
+    verified:
+      description: True only for V(ok), when Jaeger's query API showed the request's trace as the lab wants it.
       type: bool
     msg:
       description: What is broken, in one sentence.

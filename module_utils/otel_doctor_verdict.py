@@ -87,6 +87,8 @@ def describe_jaeger(jaeger):
         lines.append("Jaeger's operations of the service: " + ", ".join(jaeger["operations_seen"]))
     if jaeger.get("trace_url"):
         lines.append("trace " + jaeger["trace_url"])
+    elif jaeger.get("search_url"):
+        lines.append("the service's traces in the Jaeger UI: " + jaeger["search_url"])
     lines.extend((jaeger.get("waterfall") or "").splitlines())
     return lines
 
@@ -166,6 +168,7 @@ def _facts(evidence, jaeger, criteria):
     )
     if jaeger:
         facts["query_detail"] = "{}: {}".format(jaeger.get("reason"), jaeger.get("msg"))
+        facts.update(login=jaeger.get("login") or jaeger.get("msg"), search_url=jaeger.get("search_url"))
     return facts
 
 
@@ -210,14 +213,20 @@ def _vm_reason(evidence, facts):
 
 
 def _jaeger_reason(jaeger, evidence, facts):
+    """The verdict Jaeger's answer gives a VM whose own evidence proves nothing broken."""
     reason = jaeger.get("reason")
     trigger = evidence.get("trigger") or {}
+    failed_request = bool(trigger.get("url")) and trigger.get("status") != 200
     if reason == "ok":
         return "ok", None
+    # A failed request made no trace to look for: the VM's own proof, whether Jaeger could be asked or not.
+    if failed_request:
+        return "trigger_failed", None
+    if reason == "login_required" and export_accepted(evidence):
+        # All the doctor can prove without the login: the endpoint took the export. Not the student's failure.
+        return "exported_login_required", None
     if reason in JAEGER_QUERY_FAILURES:
         return "not_verified", None
-    if trigger.get("url") and trigger.get("status") != 200:
-        return "trigger_failed", None
     if reason == "service_unknown":
         seen = jaeger.get("services_seen") or []
         if seen:
@@ -225,6 +234,12 @@ def _jaeger_reason(jaeger, evidence, facts):
             return "service_name_mismatch", None
         return "trace_missing", jaeger.get("msg")
     return JAEGER_TRACE_REASONS.get(reason, "trace_mismatch"), jaeger.get("msg")
+
+
+def export_accepted(evidence):
+    """The probe from inside the container saw the OTLP endpoint take an export, as a receiver does."""
+    probe = evidence.get("probe")
+    return bool(probe and probe.get("ran")) and classify_probe(probe) is None
 
 
 def trace_arrived(jaeger):

@@ -27,11 +27,13 @@ HOPS = (
 )
 HOP_NAMES = tuple(name for name, _meaning in HOPS)
 
-Verdict = namedtuple("Verdict", "hop ok symptom msg fix")
+# ok: the student has nothing to fix. verified: Jaeger's query API showed the request's trace as the lab wants it
+# (only `ok`); `exported_login_required` is ok without it, so a machine can tell it from `ok`.
+Verdict = namedtuple("Verdict", "hop ok symptom msg fix verified", defaults=(False,))
 
 RECREATE = "then recreate the container: docker compose -f {compose_file} up -d {service}"
 
-# reason -> Verdict(hop, ok, symptom for the README, msg template, fix template)
+# reason -> Verdict(hop, ok, symptom for the README, msg template, fix template[, verified])
 VERDICTS = {
     "ok": Verdict(
         "",
@@ -39,6 +41,7 @@ VERDICTS = {
         "the trace is in Jaeger",
         "Every hop is healthy: the request's trace reached Jaeger with {operation} under {parent_operation}.",
         "Nothing to fix.",
+        True,
     ),
     "docker_unavailable": Verdict(
         "container_env",
@@ -246,6 +249,16 @@ VERDICTS = {
         "The trace arrived but does not match: {detail}.",
         "Compare the trace with the lab's criteria (the doctor's evidence shows its spans).",
     ),
+    "exported_login_required": Verdict(
+        "jaeger_query",
+        True,
+        "export accepted, the query API wants a login",
+        "The VM's side is healthy: the OTLP endpoint {endpoint} accepted an export (HTTP {status}). The trace was not "
+        "looked up: Jaeger's query API wants a login ({login}).",
+        "Nothing to fix on the VM. See the trace in the Jaeger UI, after logging in: {search_url} -- for the doctor "
+        "to check it too, give inventory_api_verify_bearer_token or a query URL without the login "
+        "(inventory_api_jaeger_query_url).",
+    ),
     "not_verified": Verdict(
         "jaeger_query",
         False,
@@ -426,12 +439,13 @@ def render(template, facts):
 
 
 def verdict(reason, facts, evidence):
-    """The diagnosis dict of the contract: reason, hop, ok, msg, fix, evidence."""
+    """The diagnosis dict of the contract: reason, hop, ok, verified, msg, fix, evidence."""
     entry = VERDICTS[reason]
     return {
         "reason": reason,
         "hop": entry.hop,
         "ok": entry.ok,
+        "verified": entry.verified,
         "msg": render(entry.msg, facts),
         "fix": render(entry.fix, facts),
         "evidence": list(evidence),

@@ -23,6 +23,7 @@ CRITERIA = {"operation": "validate_inventory_cache", "parent_operation": "GET /a
 # What the VM's own evidence leaves to Jaeger, per recorded fault.
 SEARCH = {
     "healthy": SEARCH_WAIT,
+    "login_required": SEARCH_WAIT,
     "span_missing": SEARCH_WAIT,
     "wrong_port": SEARCH_ONCE,
     "unknown_host": SEARCH_ONCE,
@@ -30,6 +31,8 @@ SEARCH = {
 }
 EXPECTED = {
     "healthy": ("ok", ""),
+    # Healthy, with Jaeger's query API behind the test bed's login gate and no token: not a failure.
+    "login_required": ("exported_login_required", "jaeger_query"),
     "wrong_port": ("export_refused", "network_tls"),
     "path_404": ("export_http_404", "jaeger_ingest"),
     "untrusted_tls": ("export_tls", "network_tls"),
@@ -136,7 +139,7 @@ def test_app_start_lines_are_not_errors(fault):
 @FAULTS
 def test_the_recorded_probe_outcome_means_the_faults_reason(fault):
     reason = classify_probe(RECORDED[fault]["later_evidence"].get("probe"))
-    vm_reason = {"healthy": None, "span_missing": None, "not_restarted": None, "service_typo": None}
+    vm_reason = dict.fromkeys(("healthy", "login_required", "span_missing", "not_restarted", "service_typo"))
     expected = vm_reason.get(fault, EXPECTED[fault][0])
     assert reason == ("export_timeout" if fault == "jaeger_stopped" else expected)
 
@@ -145,3 +148,13 @@ def test_the_recorded_probe_outcome_means_the_faults_reason(fault):
 def test_no_secret_reaches_the_evidence(fault):
     text = json.dumps(RECORDED[fault]["diagnosis"]) + json.dumps(RECORDED[fault]["vm"])
     assert "molecule-not-a-secret" not in text
+
+
+def test_the_recorded_login_verdict_passes_the_student_and_links_to_the_traces():
+    """doctor.yml on the test bed's VM behind the gate, no token: what it proved, what not, and the link."""
+    recorded = RECORDED["login_required"]
+    diagnosis, _ = diagnose(recorded["vm"]["evidence"], recorded["jaeger"], CRITERIA)
+    assert (diagnosis["ok"], diagnosis["verified"]) == (True, False)
+    assert diagnosis["msg"] == recorded["diagnosis"]["msg"]
+    assert "accepted an export (HTTP 200)" in diagnosis["msg"] and recorded["jaeger"]["login"] in diagnosis["msg"]
+    assert recorded["jaeger"]["search_url"] in diagnosis["fix"]

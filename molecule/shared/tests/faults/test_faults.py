@@ -184,6 +184,60 @@ def test_the_ui_port_is_export_not_otlp(host, planter, expect):
     expect("ui_port", run_doctor(host.backend.host), "export_not_otlp", "jaeger_ingest")
 
 
+# The course's Jaeger: its query API behind a university login, OTLP ingest open (scripts/testbed_lib/gate.py).
+
+GATE_TOKEN = "molecule-gate-not-a-secret"  # noqa: S105 -- the scenario's throw-away gate
+UI = "https://jaeger.sysadm.ee"
+
+
+@pytest.fixture(scope="module")
+def gate(host, lab_vars):
+    """The test bed's gate (GATE_IMAGE) in front of the scenario's Jaeger, on its network: its URL for the VM."""
+    client = docker.from_env()
+    container = client.containers.run(
+        os.environ["GATE_IMAGE"],
+        detach=True,
+        name=f"{lab_vars['lab10_jaeger_name']}-gate",
+        environment={"GATE_TOKEN": GATE_TOKEN},
+        network=lab_vars["lab10_network"],
+        labels={"owner": "molecule"},
+    )
+    try:
+        container.reload()
+        url = "http://" + container.attrs["NetworkSettings"]["Networks"][lab_vars["lab10_network"]]["IPAddress"]
+        ping = host.run(f"for i in $(seq 60); do curl -sf -o /dev/null {url}/ping && exit 0; sleep 0.5; done; exit 1")
+        assert ping.rc == 0, container.logs()[-2000:]
+        yield url
+    finally:
+        container.remove(force=True, v=True)
+        client.close()
+
+
+def doctor_behind(host, gate, *extra):
+    return run_doctor(host.backend.host, "-e", f"inventory_api_jaeger_query_url={gate}",
+                      "-e", f"inventory_api_jaeger_ui_url={UI}", *extra)  # fmt: skip
+
+
+def test_behind_the_courses_login_a_healthy_vm_is_not_failed(host, gate, expect, service_name):
+    """No token, as a student has none: the export was accepted, the query API wants a login: exit 0, the link."""
+    run = doctor_behind(host, gate)
+    diagnosis = expect("login_required", run, "exported_login_required", "jaeger_query")
+    assert run["stats"]["failures"] == 0
+    assert (diagnosis["ok"], diagnosis["verified"]) == (True, False)
+    assert f"wants a login (HTTP 302, a redirect to {gate}/oauth2/start)" in diagnosis["msg"]
+    assert f"{UI}/search?service={service_name}" in diagnosis["fix"]
+
+
+def test_behind_the_login_a_wrong_token_fails_and_the_right_one_verifies(host, gate, expect):
+    wrong = doctor_behind(host, gate, "-e", "inventory_api_verify_bearer_token=not-the-gate-token")
+    diagnosis = expect("login_wrong_token", wrong, "not_verified", "jaeger_query", recorded=False)
+    assert wrong["stats"]["failures"] == 1 and "auth_failed: " in diagnosis["msg"]
+    right = doctor_behind(host, gate, "-e", f"inventory_api_verify_bearer_token={GATE_TOKEN}")
+    diagnosis = expect("login_token", right, "ok", "", recorded=False)
+    assert right["stats"]["failures"] == 0 and diagnosis["verified"] is True
+    assert any(line.startswith(f"trace {UI}/trace/") for line in diagnosis["evidence"])
+
+
 def test_the_roles_trace_check_fails_at_once_with_the_verdict(host, planter):
     """The issue's case: the role itself deploys an endpoint where something answers 404 on /v1/traces;
     its trace check fails within seconds of the request, and its message is the verdict, not a timeout."""
