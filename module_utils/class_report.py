@@ -156,7 +156,8 @@ def student_entry(row, result, provision, run, facts, names):
         }
     entry = dict(row, run=run, passed=passed, status=status, reason=reason, hop=said["hop"])
     entry.update(reason_text=said["words"], fix=said["fix"], msg=result.get("msg", ""), provision=provision)
-    entry.update(checks=checks, trace=trace)
+    # The service's traces in the Jaeger UI (class_jaeger_ui_url): a link also where no trace matched.
+    entry.update(checks=checks, trace=trace, search_url=without_userinfo(result.get("search_url")))
     return entry
 
 
