@@ -50,7 +50,8 @@ docs: setup ## regenerate README tables: variables (meta/argument_specs.yml), tr
 	$(BIN)/python scripts/gen_readme_verdicts.py
 
 # Each script may write figures to $$LAB10_BENCH_JSON; benchmarks/run.py prints one table of them all.
-BENCHMARKS := benchmarks/bench_stack.py benchmarks/bench_jaeger_trace_bulk.py benchmarks/bench_class_grade.py
+BENCHMARKS := benchmarks/bench_stack.py benchmarks/bench_jaeger_trace_bulk.py benchmarks/bench_class_grade.py \
+	benchmarks/bench_class_ssh.py
 bench: testbed ## benchmarks, minutes (run under flock /tmp/lab10-docker.lock): one table, JSON in benchmarks/results/
 	$(BIN)/python benchmarks/run.py $(BENCHMARKS)
 

@@ -13,6 +13,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
+import bench_class_ssh  # noqa: E402
 import loadgen  # noqa: E402
 import run as bench_run  # noqa: E402
 import stack  # noqa: E402
@@ -200,3 +201,28 @@ def test_the_table_shows_every_figure_and_a_failed_script():
     assert "| load    | p99         | 0.312 s | <= 0.6 | yes |" in lines[2]
     assert "| load    | errors      | 2       | 0      | NO  | x" in lines[3]
     assert "| b.py    | exit status | 3       | 0      | NO  | b.py (2.0 s)" in lines[4]
+
+
+RECAP_OUTPUT = """\
+PLAY RECAP *********************************************************************
+lab10-test-vm-cbf70cf4     : ok=59   changed=8    unreachable=0    failed=0    skipped=15   rescued=0    ignored=0
+localhost                  : ok=12   changed=2    unreachable=0    failed=0    skipped=1    rescued=0    ignored=0
+"""
+
+
+def test_the_recap_gives_each_hosts_counts():
+    recap = bench_class_ssh.parse_recap(RECAP_OUTPUT)
+    assert recap["lab10-test-vm-cbf70cf4"] == {"ok": 59, "changed": 8, "unreachable": 0, "failed": 0,
+                                               "skipped": 15, "rescued": 0, "ignored": 0}  # fmt: skip
+    assert recap["localhost"]["ok"] == 12
+
+
+def test_proc_stat_gives_the_parent_and_cpu_seconds_also_with_spaces_in_the_name():
+    ticks = bench_class_ssh.TICKS
+    fields = ["S", "41", "1", "1", "0", "-1", "4194560", "0", "0", "0", "0", str(3 * ticks), str(ticks)]
+    assert bench_class_ssh.parse_stat("123 (ssh: /tmp/cp/x [mux]) " + " ".join(fields)) == (41, 4.0)
+
+
+def test_descendants_follow_the_tree_and_leave_out_the_rest():
+    parents = {10: 1, 11: 10, 12: 11, 13: 10, 20: 1, 21: 20}
+    assert bench_class_ssh.descendants(10, parents) == {10, 11, 12, 13}
