@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""Write the kit's vocabulary (module_utils/otel_doctor_vocabulary.py) into README.md: the doctor's verdicts
-as the troubleshooting table, between `<!-- BEGIN VERDICTS -->` and `<!-- END VERDICTS -->`, and the class
-report's own reasons between `<!-- BEGIN GRADER VERDICTS -->` and `<!-- END GRADER VERDICTS -->`.
+"""Write the kit's vocabulary (module_utils/otel_doctor_vocabulary.py) into docs/troubleshooting.md: the doctor's
+verdicts between `<!-- BEGIN VERDICTS -->` and `<!-- END VERDICTS -->`, and the class report's own reasons
+between `<!-- BEGIN GRADER VERDICTS -->` and `<!-- END GRADER VERDICTS -->`.
 
-`make docs` runs it; `--check` changes nothing and exits 1 when the table is stale (a unit test runs that).
+`make docs` runs it; `--check` changes nothing and exits 1 when a table is stale (a unit test runs that).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+TARGET = Path("docs") / "troubleshooting.md"
 BEGIN, END = "<!-- BEGIN VERDICTS -->", "<!-- END VERDICTS -->"
 GRADER_BEGIN, GRADER_END = "<!-- BEGIN GRADER VERDICTS -->", "<!-- END GRADER VERDICTS -->"
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -75,7 +76,7 @@ def render_grader(root: Path) -> str:
         GENERATED,
         "",
         "A `jaeger_trace` reason that means what a doctor verdict means is said in the doctor's words (the "
-        "troubleshooting table below): "
+        "verdicts above): "
         + ", ".join(
             f"`{reason}` → `{verdict}`" for reason, verdict in aliases.items() if reason not in vocab.GRADER_VERDICTS
         )
@@ -91,10 +92,10 @@ def render_grader(root: Path) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="change nothing; exit 1 when README.md is stale")
+    parser.add_argument("--check", action="store_true", help=f"change nothing; exit 1 when {TARGET} is stale")
     parser.add_argument("--root", type=Path, default=ROOT, help="repository root (default: this script's repo)")
     args = parser.parse_args(argv)
-    readme = args.root / "README.md"
+    readme = args.root / TARGET
     text = readme.read_text(encoding="utf-8")
     new = text
     for begin, end, block in ((BEGIN, END, render), (GRADER_BEGIN, GRADER_END, render_grader)):
@@ -107,10 +108,10 @@ def main(argv: list[str] | None = None) -> int:
     if new == text:
         return 0
     if args.check:
-        print("README.md: a vocabulary table is stale; run `make docs` and commit the result", file=sys.stderr)
+        print(f"{TARGET}: a vocabulary table is stale; run `make docs` and commit the result", file=sys.stderr)
         return 1
     readme.write_text(new, encoding="utf-8")
-    print("README.md: vocabulary tables updated")
+    print(f"{TARGET}: vocabulary tables updated")
     return 0
 
 
