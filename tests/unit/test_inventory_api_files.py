@@ -146,3 +146,25 @@ def test_validate_needs_the_placeholder(dest):
     assert result["failed"] is True
     assert result["msg"] == "validate must contain %s, the new file's path"
     assert not dest.exists()
+
+
+@pytest.mark.parametrize("signal_name", ["HUP", "INT", "TERM"])
+def test_interrupted_while_validating_leaves_the_file_and_nothing_else(dest, signal_name):
+    """Ctrl-C reaches the module as SIGHUP through `ssh -tt`, a VM going down sends SIGTERM: mid-write, the
+    target stays as it was, with no temp file and no backup of this run."""
+    run(args(dest))
+    interrupt = f"sh -c 'kill -{signal_name} $PPID; sleep 5' %s"  # $PPID: the module itself
+    result = run(args(dest, files={**FILES, "app.py": "print('new')\n"}, validate=interrupt, backup=True))
+    assert result["failed"] is True
+    assert result["msg"] == f"{dest / 'app.py'} is left as it was: interrupted by SIG{signal_name}"
+    assert (dest / "app.py").read_text() == "print('hi')\n"
+    assert sorted(p.name for p in dest.iterdir()) == sorted(FILES)  # no temp file, no backup
+
+
+def test_backup_is_complete_in_one_step(dest):
+    """A hard link to the replaced version: there is no moment with a half-copied backup."""
+    run(args(dest))
+    replaced = (dest / "app.py").stat().st_ino
+    run(args(dest, files={**FILES, "app.py": "print('new')\n"}, backup=True))
+    (backup,) = dest.glob("app.py.*~")
+    assert backup.stat().st_ino == replaced

@@ -11,6 +11,9 @@ description:
   - Makes O(dest) hold each file of O(files) with exactly that content, owner, group and mode. A file whose
     content differs is replaced atomically (a temporary file in O(dest), then a rename); a file that is
     already right is not touched. Other files in O(dest) stay.
+  - Interrupted while it writes a file (SIGHUP, SIGINT or SIGTERM: Ctrl-C on the controller through
+    C(ssh -tt), a VM shutting down), it fails and leaves that file as it was, with no temporary file and no
+    backup of this run.
   - One module run for the whole set, where M(ansible.builtin.copy) runs two modules per file (a
     checksum, then the attributes); the inventory_api role uses it for the app's source, the token file,
     the CA bundle and the compose file.
@@ -32,7 +35,7 @@ options:
   backup:
     description:
       - Keep the version that new content replaces beside it, as C(<file>.<pid>.<timestamp>~), as
-        M(ansible.builtin.copy) does.
+        M(ansible.builtin.copy) does; made in one step (a hard link, a copy where links fail).
     type: bool
     default: false
   validate:
@@ -93,7 +96,9 @@ written:
 import contextlib  # noqa: E402
 import os  # noqa: E402
 import shlex  # noqa: E402
+import signal  # noqa: E402
 import tempfile  # noqa: E402
+import time  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
@@ -122,31 +127,69 @@ def content_diff(path, before, after):
     }
 
 
+class Interrupted(BaseException):
+    """A signal that ends the run (a BaseException: run_command's `except Exception` must not swallow it)."""
+
+
+def _interrupted(signum, frame):
+    raise Interrupted(signal.Signals(signum).name)
+
+
+# Ctrl-C on the controller reaches a module as SIGHUP when Ansible runs it through `ssh -tt` (no pipelining),
+# a VM shutting down sends SIGTERM: either way the target stays as it was and no file of this run is left.
+INTERRUPTS = (signal.SIGHUP, signal.SIGINT, signal.SIGTERM)
+
+
+def backup_by_link(module, path):
+    """The backup in one step, a hard link: complete or absent, never half copied. A copy where links fail."""
+    backup = f"{path}.{os.getpid()}.{time.strftime('%Y-%m-%d@%H:%M:%S~')}"
+    try:
+        os.link(path, backup)
+    except OSError:
+        return module.backup_local(path)
+    return backup
+
+
 def write_atomically(module, dest, name, data):
     """Write a temp file beside the target, validate it, back the target up, rename. The backup's path or None."""
     path = os.path.join(dest, name)
-    fd, tmp = tempfile.mkstemp(dir=dest, prefix=f".{name}.", suffix=".tmp")
-    problem = None
+    previous = {number: signal.signal(number, _interrupted) for number in INTERRUPTS}
+    tmp = backup = None
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-    except OSError as exc:
-        problem = {"msg": f"cannot write {tmp}: {exc}"}
-    validate = module.params["validate"]
-    if problem is None and validate:
-        rc, out, err = module.run_command(validate % shlex.quote(tmp))
-        if rc != 0:
-            problem = {"msg": f"{path} is left as it was: failed to validate the new content", "rc": rc,
-                       "stdout": out, "stderr": err, "validate": validate}  # fmt: skip
-    if problem is not None:
+        fd, tmp = tempfile.mkstemp(dir=dest, prefix=f".{name}.", suffix=".tmp")
+        problem = None
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError as exc:
+            problem = {"msg": f"cannot write {tmp}: {exc}"}
+        validate = module.params["validate"]
+        if problem is None and validate:
+            rc, out, err = module.run_command(validate % shlex.quote(tmp))
+            if rc != 0:
+                problem = {"msg": f"{path} is left as it was: failed to validate the new content", "rc": rc,
+                           "stdout": out, "stderr": err, "validate": validate}  # fmt: skip
+        if problem is None and module.params["backup"] and os.path.exists(path):
+            backup = backup_by_link(module, path)
+        if problem is None:
+            module.atomic_move(tmp, path)
+            return backup
+    except Interrupted as exc:
+        if tmp and not os.path.lexists(tmp):  # renamed: the new content is in place, the backup is needed
+            return backup
+        problem = {"msg": f"{path} is left as it was: interrupted by {exc}"}
+        if backup:
+            with contextlib.suppress(OSError):
+                os.unlink(backup)
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    if tmp:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        module.fail_json(path=path, **problem)
-    backup = module.backup_local(path) if module.params["backup"] and os.path.exists(path) else None
-    module.atomic_move(tmp, path)
-    return backup
+    module.fail_json(path=path, **problem)
 
 
 def ensure_directory(module, dest, result):
