@@ -45,9 +45,10 @@ molecule: testbed ## every molecule scenario
 
 test: testbed lint unit cli integration molecule ## everything CI runs
 
-docs: setup ## regenerate README tables: variables (meta/argument_specs.yml), troubleshooting (doctor vocabulary)
+docs: setup ## regenerate README tables: variables (meta/argument_specs.yml), troubleshooting (doctor vocabulary); the sample class report (docs/sample-report)
 	$(BIN)/python scripts/gen_readme_vars.py
 	$(BIN)/python scripts/gen_readme_verdicts.py
+	$(BIN)/python scripts/gen_sample_report.py
 
 # Each script may write figures to $$LAB10_BENCH_JSON; benchmarks/run.py prints one table of them all.
 BENCHMARKS := benchmarks/bench_stack.py benchmarks/bench_jaeger_trace_bulk.py benchmarks/bench_class_grade.py \
