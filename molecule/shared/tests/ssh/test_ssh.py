@@ -143,9 +143,9 @@ def test_grade_through_the_gated_query_api_with_the_vaults_token(rerun):
 def test_grade_without_the_token_meets_the_login_and_says_so(rerun):
     out = lab10("grade", "-i", "roster.csv", "--vault-password-file", "vault-pass", "-e", "class_jaeger_bearer_token=",
                 "-e", f"class_report_dir={FOLDER / 'grades-no-token'}")  # fmt: skip
-    assert out.returncode != 0
+    assert out.returncode == 2
     report = load(FOLDER / "grades-no-token" / "latest")
-    assert {s["status"] for s in report["students"]} == {"error"}, report["summary"]
+    assert {(s["status"], s["reason"]) for s in report["students"]} == {("error", "login_required")}, report["summary"]
 
 
 def test_the_doctor_over_ssh_as_centos_on_the_healthy_vm(rerun):
@@ -153,6 +153,14 @@ def test_the_doctor_over_ssh_as_centos_on_the_healthy_vm(rerun):
                 "-e", "inventory_api_verify_bearer_token=molecule-gate-not-a-secret")  # fmt: skip
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr
     assert "healthy: " in out.stdout
+
+
+def test_the_students_doctor_on_the_gated_jaeger_proves_the_export_and_links_the_ui(rerun):
+    """No token for the query API, as a student has none: not a failure; what was proved, and the UI link."""
+    out = lab10("doctor", "-i", "roster.csv", "--limit", OK, "--vault-password-file", "vault-pass")
+    assert out.returncode == 0, out.stdout[-4000:] + out.stderr
+    assert "exported_login_required" in out.stdout
+    assert f"/search?service=inventory.{OK}.sysadm.ee" in out.stdout
 
 
 @pytest.mark.parametrize(
