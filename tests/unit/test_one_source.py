@@ -105,3 +105,46 @@ def test_integration_lab_vms_run_as_molecules():
     assert unprivileged["cgroupns"] == "host"
     assert "privileged" not in unprivileged
     assert engine.labvm_run_options(True) == {"tmpfs": unprivileged["tmpfs"], "cgroupns": "host", "privileged": True}
+
+
+def rerun_examples() -> list[tuple[str, str]]:
+    """(file, command) of every re-run line the README and docs/ show as the kit prints it."""
+    found = []
+    for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for command in re.findall(r"^Re-run only the \d+ failed \(with this run's class_\* settings\): (.+)$",
+                                  path.read_text(encoding="utf-8"), re.M):  # fmt: skip
+            found.append((path.name, command))
+    return found
+
+
+def test_the_docs_show_the_rerun_line():
+    assert {name for name, _ in rerun_examples()} >= {"README.md", "instructor.md"}
+
+
+@pytest.mark.parametrize(("doc", "command"), rerun_examples())
+def test_a_rerun_line_the_docs_show_is_the_one_the_kit_prints(doc, command):
+    """Rebuilt by the kit's own filter (plugins/filter/class_plan.py) from what the example says of its run: the
+    playbook, roster, failed.txt, forks and -e settings; the settings a playbook sets itself (class.yml's
+    class_grade_timeout) are the playbook's, whatever the example shows."""
+    import importlib.util
+    import shlex
+
+    spec = importlib.util.spec_from_file_location("class_plan", ROOT / "plugins" / "filter" / "class_plan.py")
+    class_plan = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(class_plan)
+    words = shlex.split(command)
+    wrapper, playbook = words[0], words[1]
+    assert wrapper.endswith("/bin/lab10"), "the re-run goes through the kit's wrapper"
+    pairs = list(zip(words[2::2], words[3::2], strict=True))  # every option takes one value
+    options = dict(pairs)  # -i, --limit, -f
+    shown = dict(value.split("=", 1) for flag, value in pairs if flag == "-e")
+    defaults = yaml.safe_load((ROOT / "roles" / "class" / "defaults" / "main.yml").read_text())
+    forced = {}
+    for play in yaml.safe_load((ROOT / "playbooks" / f"{playbook}.yml").read_text()):
+        forced.update({k: v for k, v in (play.get("vars") or {}).items() if k in defaults})
+    settings = {**defaults, **{k: v for k, v in shown.items() if k not in forced}, **forced}
+    rebuilt = class_plan.class_rerun(
+        wrapper, playbook, [options["-i"]], options["--limit"].lstrip("@"), settings, defaults,
+        ["class_jaeger_bearer_token"], ["class_report_dir"], int(options["-f"]) if "-f" in options else None,
+    )  # fmt: skip
+    assert command == rebuilt, doc
