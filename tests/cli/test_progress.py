@@ -2,7 +2,7 @@
 class.yml in a terminal prints one line per VM when it is done, with the running count, and not every task;
 -v, Ansible's log file, or output that is not a terminal keep every task; grade.yml is the default callback's.
 
-class.yml runs as in tests/unit/test_class_provision.py: the stand-in role inventory_api
+class.yml runs as in tests/cli/test_class_provision.py: the stand-in role inventory_api
 (tests/fixtures/class/roles), VMs over the local connection or a closed port, a Jaeger that does not answer.
 The stand-in must come first on the role path, and the kit's playbooks find their roles beside them
 (playbooks/roles): each run gets a copy of class.yml and grade.yml beside a roles/ of its own (the kit's

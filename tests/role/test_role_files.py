@@ -255,7 +255,7 @@ def test_fresh_vm_gets_a_complete_file(tmp_path):
     ids=["first-check", "token", "last-check"],
 )
 def test_bad_input_fails_before_anything_changes(student_lab, bad):
-    """Each message is tests/unit/test_preflight.py's business; here: the whole role stops before any change."""
+    """Each message is tests/cli/test_preflight.py's business; here: the whole role stops before any change."""
     before = student_lab.snapshot()
     result, stats = student_lab.run(**bad)
     assert result.returncode == 2, output(result)

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -54,44 +51,6 @@ def test_write_atomically_leaves_no_temporary_file(tmp_path):
     assert oct((tmp_path / "report.json").stat().st_mode & 0o777) == "0o640"
 
 
-def run_module(args: dict, *extra: str) -> tuple[int, dict]:
-    ansible = str(Path(sys.executable).with_name("ansible"))
-    out = subprocess.run(
-        [ansible, "localhost", "-m", "class_report_files", "-a", json.dumps(args), *extra],
-        capture_output=True, text=True, cwd=ROOT, check=False,
-        env={**ENV, "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1", "ANSIBLE_STDOUT_CALLBACK": "json"},
-    )  # fmt: skip
-    return out.returncode, json.loads(out.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
-
-
-def test_the_module_writes_files_and_latest(tmp_path):
-    rc, result = run_module({"path": str(tmp_path / "reports"), "run": "r1", "files": {"a.txt": "é\n", "b.txt": ""}})
-    assert rc == 0, result
-    assert (tmp_path / "reports" / "r1" / "a.txt").read_text(encoding="utf-8") == "é\n"
-    assert os.readlink(tmp_path / "reports" / "latest") == "r1"
-    assert result["paths"] == [str(tmp_path / "reports" / "r1" / n) for n in ("a.txt", "b.txt")]
-
-
-def test_check_mode_writes_nothing(tmp_path):
-    rc, result = run_module({"path": str(tmp_path / "reports"), "run": "r1", "files": {"a.txt": "x"}}, "--check")
-    assert rc == 0 and result["changed"]
-    assert not (tmp_path / "reports").exists()
-
-
-def test_a_bad_mode_is_named(tmp_path):
-    rc, result = run_module({"path": str(tmp_path), "run": "r1", "files": {}, "mode": "rw-r"})
-    assert rc != 0 and "mode must be an octal file mode" in result["msg"]
-
-
-def test_ansible_doc_renders_the_module():
-    out = subprocess.run(
-        [str(Path(sys.executable).with_name("ansible-doc")), "-M", str(ROOT / "library"), "class_report_files"],
-        capture_output=True, text=True, env=ENV, check=False,
-    )  # fmt: skip
-    assert out.returncode == 0, out.stderr
-    assert "ATTRIBUTES" in out.stdout and "RETURN VALUES" in out.stdout
-
-
 @pytest.mark.parametrize(("value", "expected"), [("0640", 0o640), ("640", 0o640), (0o640, 0o640), (416, 0o640)])
 def test_a_mode_is_an_octal_string_or_a_number_as_it_is(value, expected):
     """YAML reads an unquoted 0640 as the number 416 (= 0o640); ansible.builtin.file takes it as it is."""
@@ -121,19 +80,3 @@ def test_a_claim_in_check_mode_creates_nothing(tmp_path):
     (tmp_path / "r1").mkdir()
     assert module.claim(str(tmp_path), "r1", 0o750, check_mode=True) == "r1-2"
     assert [p.name for p in tmp_path.iterdir()] == ["r1"]
-
-
-def test_the_module_writes_an_unquoted_yaml_mode_as_that_mode(tmp_path):
-    rc, result = run_module({"path": str(tmp_path / "r"), "run": "r1", "files": {"a": ""}, "mode": 416})
-    assert rc == 0, result
-    assert oct((tmp_path / "r" / "r1" / "a").stat().st_mode & 0o777) == "0o640"
-    assert oct((tmp_path / "r" / "r1").stat().st_mode & 0o777) == "0o750"
-    assert oct((tmp_path / "r").stat().st_mode & 0o777) == "0o750"
-
-
-def test_the_module_claims_a_run_directory(tmp_path):
-    (tmp_path / "r1").mkdir()
-    rc, result = run_module({"path": str(tmp_path), "run": "r1", "claim": True})
-    assert rc == 0, result
-    assert (result["run"], result["paths"]) == ("r1-2", [])
-    assert (tmp_path / "r1-2").is_dir() and not (tmp_path / "latest").exists()

@@ -82,17 +82,6 @@ def test_without_a_docker_cli_the_verdict_says_so(capsys):
     assert (result["diagnosis"]["reason"], result["diagnosis"]["hop"]) == ("docker_unavailable", "container_env")
 
 
-def test_the_module_documentation_renders():
-    out = subprocess.run(
-        [Path(sys.executable).parent / "ansible-doc", "-M", ROOT / "library", "otel_doctor"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert out.returncode == 0, out.stderr
-    assert "RETURN VALUES" in out.stdout and "check_mode" in out.stdout
-
-
 # --- the gatherer when the container has no Python ----------------------------------------------------
 
 

@@ -87,7 +87,7 @@ def test_broken_vm_compose_file_was_not_changed():
 
 def test_stopped_vm_is_an_error_at_the_ping(first_run, first):
     """Over the docker connection a stopped container runs no module (over SSH a VM that is down is
-    unreachable: tests/unit/test_class_provision.py)."""
+    unreachable: tests/cli/test_class_provision.py)."""
     stopped = students(first)[STOPPED]
     assert (stopped["status"], stopped["reason"], stopped["provision"]["step"]) == (
         "error",

@@ -1,4 +1,4 @@
-"""jaeger_trace's documentation renders, and its EXAMPLES pass ansible-lint's production profile."""
+"""The modules' documentation renders (ansible-doc); jaeger_trace's EXAMPLES pass ansible-lint's production profile."""
 
 from __future__ import annotations
 
@@ -53,3 +53,14 @@ def test_examples_pass_ansible_lint_production(tmp_path):
         env={**ENV, "ANSIBLE_LIBRARY": str(ROOT / "library")},
     )
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_otel_doctor_documentation_renders():
+    out = subprocess.run(
+        [Path(sys.executable).parent / "ansible-doc", "-M", ROOT / "library", "otel_doctor"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "RETURN VALUES" in out.stdout and "check_mode" in out.stdout
