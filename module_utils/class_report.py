@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from .class_provision import GENERIC as VM_GENERIC
 from .class_provision import REASONS as VM_REASONS
 from .class_provision import provision_reason
 from .jaeger_match import Criteria
@@ -52,14 +53,17 @@ def vocabulary_entry(reason):
     return VERDICTS.get(JAEGER_TRACE_REASONS.get(reason, reason))
 
 
-def describe(reason, facts=None):
-    """{short, words, hop, fix} of a reason, its placeholders filled from facts ("?" when unknown)."""
+def describe(reason, facts=None, own_setup=False):
+    """{short, words, hop, fix} of a reason, its placeholders filled from facts ("?" when unknown).
+
+    own_setup: the VM was not provisioned by the kit, so the fix speaks of the student's own code (own_fix).
+    """
     entry = vocabulary_entry(reason)
     if entry is None:
         return {"short": reason, "words": reason.replace("_", " "), "hop": "", "fix": ""}
     facts = facts or {}
-    words, fix = render(entry.msg, facts), render(entry.fix, facts)
-    return {"short": entry.symptom, "words": words, "hop": entry.hop, "fix": fix}
+    fix = entry.own_fix if own_setup and entry.own_fix else entry.fix
+    return {"short": entry.symptom, "words": render(entry.msg, facts), "hop": entry.hop, "fix": render(fix, facts)}
 
 
 def clean(value, secrets=()):
@@ -95,10 +99,11 @@ def ansible_error(msg):
     return _ANSIBLE_WRAPPERS.sub("", str(msg or "")).strip()
 
 
-def grade_checks(result, facts, names):
+def grade_checks(result, facts, names, own_setup=False):
     """One bulk result entry -> (its checks with words and fix, its reason).
 
     names: the checks of the grading's criteria, for an entry without them (the module refused the call).
+    own_setup: the VM was not provisioned by the kit (describe).
     A failed check carries the student's one reason (the module names no other); a check not decided
     carries the grader's failure when Jaeger could not be asked, else not_checked.
     """
@@ -113,7 +118,7 @@ def grade_checks(result, facts, names):
             check_reason = reason
         else:
             check_reason = "not_checked"
-        said = describe(check_reason, facts)
+        said = describe(check_reason, facts, own_setup)
         label, failed_label = CHECK_LABELS.get(name, (name, name + " failed"))
         checks.append(
             {
@@ -135,12 +140,14 @@ def grade_checks(result, facts, names):
 def student_entry(row, result, provision, run, facts, names):
     """A roster row graded in this run -> its report entry."""
     facts = dict(facts, detail=result.get("msg"), measured_ms=result.get("measured_ms"))
-    checks, reason = grade_checks(result, facts, names)
     provision = {"status": "skipped", "step": "", "msg": "", **(provision or {})}
     provision["msg"] = ansible_error(provision["msg"])
+    # No provisioning record: the student set the VM up, so a fix names their code, not the kit's variables.
+    setup = "own" if provision["status"] == "skipped" else "kit"
+    checks, reason = grade_checks(result, facts, names, setup == "own")
     reason = provision_reason(provision) or reason
     passed = provision["status"] in ("ok", "skipped") and bool(checks) and all(c["ok"] is True for c in checks)
-    said = describe(reason, dict(facts, step=provision["step"]))
+    said = describe(reason, dict(facts, step=provision["step"]), setup == "own")
     if passed:
         status = "passed"
     elif reason in JAEGER_QUERY_FAILURES or reason in VM_REASONS:
@@ -154,17 +161,36 @@ def student_entry(row, result, provision, run, facts, names):
             "url": without_userinfo(result.get("trace_url")),
             **waterfall(result.get("spans")),
         }
-    entry = dict(row, run=run, passed=passed, status=status, reason=reason, hop=said["hop"])
+    entry = dict(row, run=run, passed=passed, status=status, reason=reason, hop=said["hop"], setup=setup)
     entry.update(reason_text=said["words"], fix=said["fix"], msg=result.get("msg", ""), provision=provision)
+    entry["notes"] = [] if passed else notes(reason, said["words"], provision, checks)
     # The service's traces in the Jaeger UI (class_jaeger_ui_url): a link also where no trace matched.
     entry.update(checks=checks, trace=trace, search_url=without_userinfo(result.get("search_url")))
     return entry
 
 
+def notes(reason, reason_text, provision, checks):
+    """What the report says of a student besides the reason's words, each thing once.
+
+    The provisioning's error when the reason is the generic one (a named cause's words already say it: the
+    error stays in provision.msg), and each failed check's message that the words said so far do not hold.
+    Jaeger's answer for a VM whose provisioning failed is told only when it holds something of the service.
+    """
+    texts = [provision["msg"]] if reason in VM_GENERIC.values() else []
+    if reason not in VM_REASONS or any(check["ok"] is True for check in checks):
+        texts += [c["msg"] for c in checks if c["ok"] is False or c["reason"] in JAEGER_QUERY_FAILURES]
+    said, lines = [reason_text], []
+    for text in (t.strip() for t in texts):
+        if text and not any(text.rstrip(".") in earlier for earlier in said):
+            said.append(text)
+            lines.append(text)
+    return lines
+
+
 def not_graded(row):
     said = describe("not_graded")
     entry = dict(row, run=None, passed=False, status="not_graded", reason="not_graded", hop=said["hop"])
-    entry.update(reason_text=said["words"], fix=said["fix"], msg="", checks=[], trace=None)
+    entry.update(reason_text=said["words"], fix=said["fix"], msg="", checks=[], trace=None, notes=[], setup="")
     entry["provision"] = {"status": "skipped", "step": "", "msg": ""}
     return entry
 
@@ -251,6 +277,9 @@ def build_report(grading, roster, graded, run, generated, jaeger_url, since, cri
             entry = student_entry(row, result, host.get("provision"), run, facts, names)
             if host.get("evidence"):
                 entry["diagnosis"] = diagnose(host["evidence"], result, doctor_criteria)[0]
+                # The doctor found what the grade says: the report says it once, and that the doctor agrees.
+                meaning = JAEGER_TRACE_REASONS.get(entry["reason"], entry["reason"])
+                entry["doctor_agrees"] = entry["diagnosis"]["reason"] == meaning
         elif row["vm_name"] in earlier:
             # Kept from the run that produced it (its `run`); the roster's current names win.
             entry = {**earlier[row["vm_name"]], **row}

@@ -29,7 +29,9 @@ HOP_NAMES = tuple(name for name, _meaning in HOPS)
 
 # ok: the student has nothing to fix. verified: Jaeger's query API showed the request's trace as the lab wants it
 # (only `ok`); `exported_login_required` is ok without it, so a machine can tell it from `ok`.
-Verdict = namedtuple("Verdict", "hop ok symptom msg fix verified", defaults=(False,))
+# fix speaks of the kit (its variables and playbooks: the doctor, a VM the kit provisioned); own_fix, where that
+# differs, of a student's own code and compose file (the class report of a VM the kit did not provision).
+Verdict = namedtuple("Verdict", "hop ok symptom msg fix verified own_fix", defaults=(False, None))
 
 RECREATE = "then recreate the container: docker compose -f {compose_file} up -d {service}"
 
@@ -234,6 +236,8 @@ VERDICTS = {
         "The span {operation} is too short: {detail}.",
         "Keep a sleep of at least {min_duration_ms} ms inside the span (INVENTORY_CACHE_SLEEP_SECONDS, "
         "inventory_api_cache_sleep).",
+        own_fix="Keep a sleep of at least {min_duration_ms} ms inside the span {operation} in your app's code (within "
+        "the block that starts the span), rebuild and recreate the container, then send GET /api/v1/inventory again.",
     ),
     "span_too_long": Verdict(
         "app",

@@ -81,7 +81,8 @@ def test_the_failing_check_carries_the_reason_and_the_fix():
     assert duration["reason"] == "too_short"
     assert 30 < duration["duration_ms"] < 300
     vocabulary = otel_doctor_vocabulary
-    assert duration["fix"] == vocabulary.render(vocabulary.VERDICTS["span_too_short"].fix, CRITERIA)
+    # No provisioning record: the student's own setup, so their code's fix.
+    assert duration["fix"] == vocabulary.render(vocabulary.VERDICTS["span_too_short"].own_fix, CRITERIA)
     assert "300 ms" in duration["fix"]
     assert duration["trace_url"].startswith("http://127.0.0.1:")
 
@@ -95,7 +96,8 @@ def test_a_jaeger_reason_speaks_the_doctors_words(vm, doctor_reason, hop):
     student = by_vm(build())[vm]
     entry = otel_doctor_vocabulary.VERDICTS[doctor_reason]
     assert otel_doctor_verdict.JAEGER_TRACE_REASONS[student["reason"]] == doctor_reason
-    assert (student["hop"], student["fix"]) == (hop, otel_doctor_vocabulary.render(entry.fix, CRITERIA))
+    fix = entry.own_fix or entry.fix  # graded without provisioning: the student's own setup
+    assert (student["hop"], student["fix"]) == (hop, otel_doctor_vocabulary.render(fix, CRITERIA))
     assert student["reason_text"].startswith(entry.msg.split("{")[0])
     assert student["msg"] in student["reason_text"]  # {detail}: the module's own message
 
@@ -424,3 +426,56 @@ def test_the_report_says_whether_jaeger_answered():
 )
 def test_ansible_error_keeps_the_innermost_message(msg, expected):
     assert cr.ansible_error(msg) == expected
+
+
+KIT = {"provision": {"status": "ok", "step": "", "msg": ""}}
+
+
+@pytest.mark.parametrize(("vm", "reason"), [("short", "span_too_short")])
+def test_the_fix_speaks_to_the_students_own_code_unless_the_kit_provisioned_the_vm(vm, reason):
+    """No provisioning record (grade.yml): no kit variable; provisioned by class.yml: the kit's variables."""
+    entry = otel_doctor_vocabulary.VERDICTS.get(reason) or otel_doctor_vocabulary.GRADER_VERDICTS[reason]
+    own = by_vm(build())[vm]
+    kit = by_vm(build(rows=roster(**{vm: KIT})))[vm]
+    assert (own["setup"], kit["setup"]) == ("own", "kit")
+    assert "inventory_api_" not in own["fix"] and "inventory_api_" in kit["fix"]
+    facts = {**CRITERIA, "service": f"inventory.{vm}.sysadm.ee"}
+    assert own["fix"] == otel_doctor_vocabulary.render(entry.own_fix, facts)
+    assert kit["fix"] == otel_doctor_vocabulary.render(entry.fix, facts)
+    assert "300 ms inside the span validate_inventory_cache" in own["fix"]
+    assert {c["fix"] for c in own["checks"] if c["ok"] is False} == {own["fix"]}
+
+
+def test_no_own_fix_names_a_kit_variable():
+    entries = {**otel_doctor_vocabulary.VERDICTS, **otel_doctor_vocabulary.GRADER_VERDICTS}
+    assert [r for r, e in entries.items() if e.own_fix and "inventory_api_" in e.own_fix] == []
+
+
+def said_twice(student: dict) -> list[str]:
+    """The report's lines of one student (reason, notes) of which one holds another."""
+    lines = [student["reason_text"], *student["notes"]]
+    return [b for i, a in enumerate(lines) for b in lines[i + 1 :] if b.rstrip(".") in a or a.rstrip(".") in b]
+
+
+def test_a_reason_is_said_once():
+    rows = roster(
+        nochild={"provision": {"status": "failed", "step": "s", "msg": "compose file: not valid YAML"}},
+        absent={"provision": {"status": "unreachable", "step": "connect", "msg": "Missing sudo password"}},
+    )
+    report = build(rows=rows)
+    assert {s["vm_name"]: said_twice(s) for s in report["students"]} == dict.fromkeys(VMS, [])
+    students = by_vm(report)
+    assert students["short"]["notes"] == []  # its check's message is the reason's detail
+    # Another fact than the reason's: the route's trace is missing too.
+    assert students["orphan"]["notes"] == ["trace of 'GET /api/v1/inventory' in the last 7d: not found"]
+    # A generic provisioning failure: the error is the cause; Jaeger still knows the service (partial credit).
+    assert students["nochild"]["notes"][0] == "compose file: not valid YAML" and len(students["nochild"]["notes"]) == 2
+    # A named cause says it in its own words; Jaeger's "unknown service" of a VM never provisioned is no news.
+    assert students["absent"]["notes"] == [] and students["absent"]["reason"] == "become_password_missing"
+
+
+@pytest.mark.parametrize(("fault", "agrees"), [("healthy", True), ("not_restarted", False)])
+def test_the_report_says_whether_the_doctor_found_the_same(fault, agrees):
+    """short: too short in Jaeger; the doctor of a healthy VM finds that too, of a stale container another hop."""
+    student = by_vm(build(rows=roster(short={"evidence": evidence(fault), **KIT})))["short"]
+    assert student["doctor_agrees"] is agrees

@@ -157,7 +157,7 @@ def test_html_escapes_what_students_typed(html):
 def test_html_shows_the_summary_first_and_a_waterfall_per_trace(html, report):
     summary = html.index("validate_inventory_cache shorter than 300 ms: 1 of 6")
     assert summary < html.index('id="vm-good-1"')
-    traced = sum(1 for s in report["students"] if s["trace"])
+    traced = sum(1 for s in report["students"] if s["trace"] and not s["passed"])
     assert html.count('class="waterfall"') == traced
     assert html.count('class="threshold"') == traced
 
@@ -202,9 +202,62 @@ def test_markdown_has_the_summary_and_a_row_per_student(run_dir):
     text = (run_dir / "report.md").read_text()
     assert "**2 of 6 passed**" in text
     assert "- validate_inventory_cache shorter than 300 ms: 1 of 6" in text
-    rows = [line for line in text.splitlines() if re.match(r"\| (PASS|FAIL|ERROR|NOT GRADED) \|", line)]
-    assert len(rows) == 6
+    rows = [line for line in text.splitlines() if re.match(r"\| (FAIL|ERROR|NOT GRADED) \|", line)]
+    assert len(rows) == 4
     assert all(line.count(" | ") == 7 for line in rows), "a stray | would shift the columns"
+    passed = [line for line in text.splitlines() if re.match(r"\| good-\d \|", line)]
+    assert len(passed) == 2 and all(line.count(" | ") == 4 for line in passed)
+
+
+def test_the_students_who_did_not_pass_come_first(run_dir, html):
+    md = (run_dir / "report.md").read_text()
+    for text, mark in ((html, 'id="vm-{}"'), (md, "| {} |")):
+        where = {vm: text.index(mark.format(vm)) for vm in ("good-1", "good-2", "short", "absent")}
+        assert where["short"] < where["absent"] < where["good-1"] < where["good-2"]
+    assert md.index("## Did not pass: 4 of 6") < md.index("## Passed: 2 of 6")
+
+
+def passed_part(text: str, start: str) -> str:
+    return text[text.index(start) :]
+
+
+def test_a_passed_student_is_one_compact_line(run_dir, html):
+    """No 'Every hop is healthy ... Nothing to fix' and no waterfall per passed student: the span's length and
+    the trace."""
+    md = (run_dir / "report.md").read_text()
+    for text in (md, html):
+        assert "Every hop is healthy" not in text and "Nothing to fix" not in text
+    table = passed_part(html, "<h2>Passed")
+    rows = table[: table.index("</table>")].split("<tr")[2:]
+    assert len(rows) == 2 and all(row.split("</tr>")[0].count("\n") == 0 for row in rows)
+    assert re.search(r"\| good-1 \| Mari Maasikas \| 3\d\d\.\d ms \| \[[0-9a-f]{12}\]", md)
+    assert passed_part(html, "<h2>Passed").count('class="waterfall"') == 0
+
+
+def shown_twice(text: str, phrases: list[str]) -> list[str]:
+    return [p for p in phrases if p and text.count(p) > 1]
+
+
+@pytest.mark.parametrize("name", ["report.md", "report.html"])
+def test_a_students_reason_and_fix_are_said_once(run_dir, report, name):
+    text = (run_dir / name).read_text()
+    for student in report["students"]:
+        if student["passed"]:
+            continue
+        if name == "report.html":
+            part = text[text.index(f'id="vm-{student["vm_name"]}"') :]
+            part = re.sub(r' title="[^"]*"', "", part[: part.index("</tbody>")])  # hover text, not shown
+        else:  # the table's row and the student's details
+            row = next(
+                line for line in text.splitlines() if line.startswith("| ") and f"| {student['vm_name']} |" in line
+            )
+            heading = f"### {student['vm_name']}"
+            details = text[text.index(heading) :].split("\n### ")[0] if heading in text else ""
+            part = row + details
+        phrases = [student["reason_text"][:60], student["fix"][:60], *(n[:60] for n in student["notes"])]
+        if student.get("diagnosis"):
+            phrases.append(student["diagnosis"]["msg"][:60])
+        assert shown_twice(part.replace("&#39;", "'"), phrases) == [], student["vm_name"]
 
 
 def test_a_trace_url_that_is_not_http_is_never_a_link(tmp_path):
@@ -239,21 +292,23 @@ def test_jaeger_unreachable_writes_the_report_then_fails_the_run(tmp_path):
     assert report["summary"]["lines"][-1] == "Jaeger could not be asked (unreachable): 4 of 6"
 
 
-@pytest.mark.parametrize(
-    ("vm", "reason", "hop"),
-    [
-        ("nochild", "not_restarted", "container_env"),  # the VM's evidence settles it
-        ("short", "span_too_short", "app"),  # a healthy VM: its entry of the same bulk result decides
-    ],
-)
-def test_the_doctors_verdict_and_fix_are_shown(report, html, run_dir, vm, reason, hop):
-    """Decided on the controller from the VM's recorded evidence; words and fix from the vocabulary."""
-    diagnosis = next(s for s in report["students"] if s["vm_name"] == vm)["diagnosis"]
-    assert (diagnosis["reason"], diagnosis["hop"]) == (reason, hop)
-    fix = VERDICTS[reason].fix.split("{")[0]
-    assert f"<b>Doctor</b>: <code>{reason}</code> at the {hop} hop." in html
+def test_the_doctors_verdict_and_fix_are_shown_where_they_differ_from_the_grade(report, html, run_dir):
+    """nochild: provisioning failed, and the VM's evidence shows another fault. Decided on the controller from the
+    VM's recorded evidence; words and fix from the vocabulary."""
+    diagnosis = next(s for s in report["students"] if s["vm_name"] == "nochild")["diagnosis"]
+    assert (diagnosis["reason"], diagnosis["hop"]) == ("not_restarted", "container_env")
+    fix = VERDICTS["not_restarted"].fix.split("{")[0]
+    assert "<b>Doctor</b>: <code>not_restarted</code> at the container_env hop." in html
     assert html_escape(fix) in html
-    assert f"- Doctor: `{reason}` at the {hop} hop: " in (run_dir / "report.md").read_text()
+    assert "- Doctor: `not_restarted` at the container_env hop: " in (run_dir / "report.md").read_text()
+
+
+def test_a_doctor_who_found_what_the_grade_says_is_one_line(report, html, run_dir):
+    """short: a healthy VM whose span is too short; the doctor's verdict is the grade's, so not said again."""
+    student = next(s for s in report["students"] if s["vm_name"] == "short")
+    assert (student["diagnosis"]["reason"], student["doctor_agrees"]) == ("span_too_short", True)
+    assert "The doctor agrees: <code>span_too_short</code> at the app hop." in html
+    assert "- The doctor agrees: `span_too_short` at the app hop." in (run_dir / "report.md").read_text()
 
 
 def test_no_evidence_no_doctor(report):
