@@ -99,7 +99,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 report:
-  description: The report, C(report.json)'s content (schema 1; the README's "Grading a class" lists its keys).
+  description: The report, C(report.json)'s content (schema 1; docs/instructor.md lists its keys).
   returned: always
   type: dict
 junit:

@@ -23,7 +23,7 @@ description:
     RV(jaeger_search), what to ask Jaeger (with C(jaeger_trace)) when the VM's side cannot settle it.
     Run again with O(evidence) and O(jaeger) to turn that answer into the final verdict without
     touching the host.
-  - The vocabulary of reasons, hops and fixes is the README's troubleshooting table, generated from
+  - The vocabulary of reasons, hops and fixes is docs/troubleshooting.md's table, generated from
     C(module_utils/otel_doctor_vocabulary.py).
   - A diagnosed fault is a result, not a module failure; the module fails only on bad parameters.
 version_added: "1.0.0"
@@ -171,7 +171,7 @@ diagnosis:
   contains:
     reason:
       description:
-        - One reason of the vocabulary (the README's troubleshooting table), e.g. V(export_refused).
+        - One reason of the vocabulary (docs/troubleshooting.md), e.g. V(export_refused).
         - V(ok) when every hop is healthy; V(exported_login_required) when the VM's side is (its probe's export was
           accepted) and the query API answered with a login (RV(diagnosis.verified) is false, the fix has the link
           to the service's traces in the Jaeger UI).

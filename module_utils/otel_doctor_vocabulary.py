@@ -3,7 +3,7 @@
 """The doctor's vocabulary: every verdict `reason`, the hop it names, what it means and its fix.
 
 This table is the one source: the otel_doctor module renders its verdicts from it, and the
-README's troubleshooting table is generated from it (scripts/gen_readme_verdicts.py).
+troubleshooting tables of docs/troubleshooting.md are generated from it (scripts/gen_readme_verdicts.py).
 Messages and fixes are str.format templates over the facts the classifier found; a fact it
 could not learn renders as "?".
 
@@ -35,7 +35,7 @@ Verdict = namedtuple("Verdict", "hop ok symptom msg fix verified own_fix", defau
 
 RECREATE = "then recreate the container: docker compose -f {compose_file} up -d {service}"
 
-# reason -> Verdict(hop, ok, symptom for the README, msg template, fix template[, verified])
+# reason -> Verdict(hop, ok, symptom for docs/troubleshooting.md, msg template, fix template[, verified])
 VERDICTS = {
     "ok": Verdict(
         "",
@@ -134,7 +134,7 @@ VERDICTS = {
         "export errors: timeouts",
         "{host}:{port} ({endpoint}) did not answer within {timeout} s: {detail}.",
         "Check the firewall between the VM and {host}; on a course VM also the compose network's MTU "
-        "(README: MTU 1400).",
+        "(docs/troubleshooting.md: MTU 1400).",
     ),
     "export_tls": Verdict(
         "network_tls",

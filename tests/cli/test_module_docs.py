@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,3 +65,14 @@ def test_otel_doctor_documentation_renders():
     )
     assert out.returncode == 0, out.stderr
     assert "RETURN VALUES" in out.stdout and "check_mode" in out.stdout
+
+
+@pytest.mark.parametrize(("kind", "name"), [("filter", "class_roster"), ("module", "class_report")])
+def test_the_class_plugins_documentation_renders(kind, name):
+    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")}
+    out = subprocess.run(
+        [str(Path(sys.executable).with_name("ansible-doc")), "-t", kind, name],
+        capture_output=True, text=True, env=env, check=False,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "EXAMPLES" in out.stdout

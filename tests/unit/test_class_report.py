@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -389,17 +386,6 @@ def test_junit_view_skips_the_checks_an_earlier_failure_left_undecided():
 def test_junit_view_makes_undecided_checks_errors_when_jaeger_was_not_asked():
     view = cr.junit(build(grading=recorded("bulk_unreachable.json")))
     assert (view["errors"], view["failures"]) == (24, 0)
-
-
-@pytest.mark.parametrize(("kind", "name"), [("filter", "class_roster"), ("module", "class_report")])
-def test_ansible_doc_renders_the_plugin(kind, name):
-    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")}
-    out = subprocess.run(
-        [str(Path(sys.executable).with_name("ansible-doc")), "-t", kind, name],
-        capture_output=True, text=True, env=env, check=False,
-    )  # fmt: skip
-    assert out.returncode == 0, out.stderr
-    assert "EXAMPLES" in out.stdout
 
 
 def test_the_report_says_whether_jaeger_answered():
