@@ -20,7 +20,8 @@ CAUSES = (
     ("ssh_key_refused", re.compile(r"Permission denied \((publickey|password|keyboard-interactive)")),
     ("become_password_missing", re.compile(r"Missing sudo password|a password is required|a terminal is required")),
     ("become_password_wrong", re.compile(r"Incorrect sudo password|incorrect password attempt")),
-    ("registry_rate_limited", re.compile(r"toomanyrequests|pull rate limit|429 Too Many Requests", re.IGNORECASE)),
+    # The registry's own word (pip's retries of a PyPI 429 quoted by a failed build are not a pull limit).
+    ("registry_rate_limited", re.compile(r"toomanyrequests|pull rate limit", re.IGNORECASE)),
 )
 GENERIC = {"unreachable": "vm_unreachable", "failed": "provision_failed"}
 REASONS = tuple(reason for reason, _pattern in CAUSES) + tuple(GENERIC.values())

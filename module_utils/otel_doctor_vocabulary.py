@@ -259,8 +259,9 @@ VERDICTS = {
         "export accepted, the query API wants a login",
         "The VM's side is healthy: the OTLP endpoint {endpoint} accepted an export (HTTP {status}). The trace was not "
         "looked up: Jaeger's query API wants a login ({login}).",
-        "Nothing to fix on the VM. See the trace in the Jaeger UI, after logging in: {search_url} -- for the doctor "
-        "to check it too, give inventory_api_verify_bearer_token or a query URL without the login "
+        "Nothing the doctor could check is wrong. Check the rest in the Jaeger UI, after logging in: the newest trace "
+        "of GET /api/v1/inventory with validate_inventory_cache (~300 ms) under it: {search_url} -- for the doctor to "
+        "check it too, give inventory_api_verify_bearer_token or a query URL without the login "
         "(inventory_api_jaeger_query_url).",
     ),
     "not_verified": Verdict(

@@ -26,21 +26,20 @@ _PATTERN = re.compile(r"[*?\[\]~!&]")
 
 def limited_hosts(limit, groups, cwd="."):
     """The hosts a simple --limit names (host and group names, @files), or None when it is a pattern."""
-    names = []
+    tokens = []
     for token in re.split(r"[,:]", limit or ""):
         token = token.strip()
-        if not token:
-            continue
         if token.startswith("@"):
             try:
                 with open(os.path.join(cwd, token[1:]), encoding="utf-8") as handle:
-                    names.extend(line.strip() for line in handle if line.strip())
+                    tokens.extend(line.strip() for line in handle)
             except OSError:
                 return None
-        elif _PATTERN.search(token):
-            return None
         else:
-            names.append(token)
+            tokens.append(token)
+    names = [token for token in tokens if token]
+    if any(_PATTERN.search(name) for name in names):
+        return None
     hosts = set()
     for name in names:
         hosts.update(groups.get(name) or [name])

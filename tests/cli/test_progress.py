@@ -10,6 +10,7 @@ class, the stand-in inventory_api). No container; the runs share the machine's t
 
 from __future__ import annotations
 
+import configparser
 import errno
 import os
 import pty
@@ -170,7 +171,9 @@ def test_a_class_run_in_a_terminal_prints_a_line_per_vm_with_the_running_count(r
         "down-vm": "unreachable",
         "dead-vm": "failed",
     }
-    assert "5 VMs, 25 at a time: one line for each when it is done" in screen
+    forks = configparser.ConfigParser(inline_comment_prefixes=("#",))
+    forks.read(ROOT / "ansible.cfg")
+    assert f"5 VMs, {forks['defaults']['forks']} at a time: one line for each when it is done" in screen
 
 
 def test_each_vms_line_says_where_it_stopped_and_why(runs):

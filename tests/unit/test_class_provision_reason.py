@@ -32,6 +32,12 @@ SSH = "Failed to connect to the host via ssh: "
             "registry_rate_limited",
         ),
         ("unreachable", SSH + "connect to host 172.28.14.13 port 22: Connection refused", "vm_unreachable"),
+        (
+            "failed",
+            "step [inventory 3/5] RUN pip install: WARNING: Retrying after connection broken by "
+            "'429 Too Many Requests' (5 such lines)",
+            "provision_failed",
+        ),
         ("unreachable", "The VM stopped answering during the role", "vm_unreachable"),
         ("failed", "compose file /home/centos/lab10/docker-compose.yml, line 4: not valid YAML", "provision_failed"),
     ],

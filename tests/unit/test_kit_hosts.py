@@ -37,6 +37,11 @@ def test_limited_hosts_reads_an_at_file_relative_to_the_run(tmp_path):
     assert kh.limited_hosts("@failed.txt", GROUPS, cwd=str(tmp_path)) == {"vm-b"}
 
 
+def test_limited_hosts_of_an_at_file_with_a_pattern_is_no_verdict(tmp_path):
+    (tmp_path / "failed.txt").write_text("vm-*\n")
+    assert kh.limited_hosts("@failed.txt", GROUPS, cwd=str(tmp_path)) is None
+
+
 def test_limited_hosts_of_a_missing_at_file_is_no_verdict(tmp_path):
     assert kh.limited_hosts("@nothere.txt", GROUPS, cwd=str(tmp_path)) is None
 

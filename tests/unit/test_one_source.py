@@ -148,3 +148,5 @@ def test_a_rerun_line_the_docs_show_is_the_one_the_kit_prints(doc, command):
         ["class_jaeger_bearer_token"], ["class_report_dir"], int(options["-f"]) if "-f" in options else None,
     )  # fmt: skip
     assert command == rebuilt, doc
+    if "-f" in options:  # the forks a class run takes unless told otherwise: ansible.cfg's
+        assert options["-f"] == re.search(r"(?m)^forks = (\d+)", (ROOT / "ansible.cfg").read_text()).group(1), doc
