@@ -13,37 +13,18 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
+from class_stand_in import BECOME_PASSWORD, TOKEN, write_stand_in_class
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "class"
 BIN = Path(sys.executable).parent
-TOKEN = "s3cr3t-token-of-broken"
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     """One class.yml run over the four VMs: (its output, report.json, the report directory)."""
     work = tmp_path_factory.mktemp("class")
-    (work / "roster.csv").write_text("vm_name,student\nok-vm,A\nbroken-vm,B\nlost-vm,C\ndown-vm,D\ndead-vm,E\n")
-    local = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable, "ansible_become": False}
-    closed = {"ansible_connection": "ssh", "ansible_host": "127.0.0.1", "ansible_port": 1}
-    flag = work / "lost-vm.lost"
-    hosts = {
-        "ok-vm": {**local, "doctor_fixture": "healthy"},
-        "broken-vm": {**local, "doctor_fixture": "not_restarted", "fail_vm": True, "inventory_api_token": TOKEN},
-        # Answers until the stand-in role touches the flag, then every connection goes to a closed port.
-        "lost-vm": {
-            **local,
-            **closed,
-            "lose_vm_flag": str(flag),
-            "ansible_connection": f"{{{{ 'ssh' if '{flag}' is exists else 'local' }}}}",
-        },
-        "down-vm": {**local, **closed},
-        # Connected, yet no module runs (a stopped container over the docker connection fails this way).
-        "dead-vm": {**local, "ansible_python_interpreter": "/nonexistent/python3"},
-    }
-    (work / "hosts.yml").write_text(yaml.safe_dump({"lab_vms": {"hosts": hosts}}))
+    write_stand_in_class(work)
     env = {
         **os.environ,
         "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
@@ -113,12 +94,19 @@ def test_a_vm_lost_during_the_role_leaves_the_play_at_once_and_is_recorded(run):
     assert lost["provision"]["step"] == "during the role inventory_api"
 
 
-def test_a_failed_role_is_recorded_with_its_task_and_without_the_token(run):
+def test_a_failed_role_is_recorded_with_its_task_and_without_its_secrets(run):
     out, report, _ = run
     provision = students(report)["broken-vm"]["provision"]
-    assert (provision["status"], provision["step"]) == ("failed", "Fail here, quoting the API token")
-    assert provision["msg"] == "the compose file is not valid YAML (token ********)"
-    assert TOKEN not in json.dumps(report)
+    assert (provision["status"], provision["step"]) == (
+        "failed",
+        "Fail here, quoting the API token and the become password",
+    )
+    assert provision["msg"] == "the compose file is not valid YAML (token ********, sudo ********)"
+
+
+@pytest.mark.parametrize("secret", [TOKEN, BECOME_PASSWORD], ids=["token", "become_password"])
+def test_no_secret_of_a_vm_is_in_the_report(run, secret):
+    assert secret not in json.dumps(run[1])
 
 
 def test_the_doctor_gathers_evidence_only_and_the_report_decides_with_the_one_grading_answer(run):

@@ -25,13 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import yaml
+from class_stand_in import BECOME_PASSWORD, TOKEN, VMS, write_stand_in_class
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 STAND_IN = ROOT / "tests" / "fixtures" / "class" / "roles" / "inventory_api"
-TOKEN = "s3cr3t-token-of-broken"
-VMS = ("ok-vm", "broken-vm", "lost-vm", "down-vm", "dead-vm")
 ENV = {k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "LAB10_"))} | {
     "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
     "NO_COLOR": "1",
@@ -84,24 +82,7 @@ def in_terminal(command: list[str], env: dict[str, str], cwd: Path) -> tuple[int
 def class_folder(work: Path) -> Path:
     """work/: the roster, the hosts' connections, and the playbooks beside the roles the run uses."""
     work.mkdir(parents=True)
-    (work / "roster.csv").write_text("vm_name,student\n" + "".join(f"{vm},{vm[0].upper()}\n" for vm in VMS))
-    local = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable, "ansible_become": False}
-    closed = {"ansible_connection": "ssh", "ansible_host": "127.0.0.1", "ansible_port": 1}
-    flag = work / "lost-vm.lost"
-    hosts = {
-        "ok-vm": {**local, "doctor_fixture": "healthy"},
-        "broken-vm": {**local, "doctor_fixture": "not_restarted", "fail_vm": True, "inventory_api_token": TOKEN},
-        # Answers until the stand-in role touches the flag, then every connection goes to a closed port.
-        "lost-vm": {
-            **local,
-            **closed,
-            "lose_vm_flag": str(flag),
-            "ansible_connection": f"{{{{ 'ssh' if '{flag}' is exists else 'local' }}}}",
-        },
-        "down-vm": {**local, **closed},
-        "dead-vm": {**local, "ansible_python_interpreter": "/nonexistent/python3"},
-    }
-    (work / "hosts.yml").write_text(yaml.safe_dump({"lab_vms": {"hosts": hosts}}))
+    write_stand_in_class(work)
     playbooks = work / "playbooks"
     (playbooks / "roles").mkdir(parents=True)
     for name in ("class.yml", "grade.yml"):
@@ -180,7 +161,8 @@ def test_each_vms_line_says_where_it_stopped_and_why(runs):
     lines = progress_lines(runs["terminal"].stdout)
     assert re.fullmatch(r" \(\d+ s\)", lines["ok-vm"][1])
     assert lines["broken-vm"][1] == (
-        ' at "Fail here, quoting the API token": the compose file is not valid YAML (token ********)'
+        ' at "Fail here, quoting the API token and the become password": the compose file is not valid YAML'
+        " (token ********, sudo ********)"
     )
     assert lines["down-vm"][1].startswith(" at connect: ") and "Connection refused" in lines["down-vm"][1]
     assert lines["lost-vm"][1].startswith(' during the role inventory_api, at "inventory_api : Do the next step": ')
@@ -194,6 +176,7 @@ def test_no_task_of_the_provisioning_is_on_the_screen(runs):
     assert not re.search(r"^(changed|skipping|included): ", screen, re.M)
     assert re.findall(r"^(ok|fatal): \[(\S+?)\]", screen, re.M) == [("ok", "ok-vm"), ("fatal", "ok-vm")]
     assert TOKEN not in screen + runs["terminal"].stderr
+    assert BECOME_PASSWORD not in screen + runs["terminal"].stderr
 
 
 def test_the_summary_and_the_grading_error_are_printed_in_full(runs):
