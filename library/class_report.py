@@ -12,7 +12,7 @@ description:
   - Turns the registered result of one bulk C(jaeger_trace) call into the class report (C(report.json),
     schema 1) and its JUnit view, for the role C(class) to render and write with C(class_report_files).
   - Each student gets the checks of the grading (service, parent trace, span, duration), the reason in
-    words, the hop and the fix, all from the kit's one vocabulary (C(module_utils/otel_doctor_vocabulary.py)).
+    words, the hop and the fix, all from the kit's one vocabulary (C(module_utils/lab/vocabulary.py)).
   - A student whose VM's evidence is given (C(evidence) of an O(roster) entry, gathered by
     C(playbooks/class.yml) on the VM) also gets the doctor's verdict, decided here from that evidence and
     the student's entry of O(grading), the same answer the grade is made of.
@@ -123,8 +123,8 @@ import traceback  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
-from ..module_utils.class_report import build_report, junit, merged_grading  # noqa: E402
-from ..module_utils.redact import redact_userinfo  # noqa: E402
+from ..module_utils.lab.redact import redact_userinfo  # noqa: E402
+from ..module_utils.report.class_report import build_report, junit, merged_grading  # noqa: E402
 
 
 def read_previous(path):

@@ -2,7 +2,7 @@
 # Copyright: the lab10 tracing kit authors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # Long for its documentation (DOCUMENTATION, EXAMPLES, RETURN: about two thirds); the logic is in
-# module_utils/jaeger_*.py.
+# module_utils/jaeger/*.py.
 
 from __future__ import annotations
 
@@ -366,12 +366,12 @@ import traceback  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
-from ..module_utils.jaeger_check import Checker, Plan  # noqa: E402
-from ..module_utils.jaeger_match import Criteria  # noqa: E402
-from ..module_utils.jaeger_model import JaegerError, parse_duration_ms, parse_since, search_link  # noqa: E402
-from ..module_utils.jaeger_query import Client, check_url, detect_api  # noqa: E402
-from ..module_utils.jaeger_verdict import bulk_message, checks  # noqa: E402
-from ..module_utils.redact import redact_userinfo  # noqa: E402
+from ..module_utils.jaeger.check import Checker, Plan  # noqa: E402
+from ..module_utils.jaeger.match import Criteria  # noqa: E402
+from ..module_utils.jaeger.model import JaegerError, parse_duration_ms, parse_since, search_link  # noqa: E402
+from ..module_utils.jaeger.query import Client, check_url, detect_api  # noqa: E402
+from ..module_utils.jaeger.verdict import bulk_message, checks  # noqa: E402
+from ..module_utils.lab.redact import redact_userinfo  # noqa: E402
 
 ARGUMENT_SPEC = {
     "url": {"type": "str", "required": True},

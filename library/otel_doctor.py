@@ -24,7 +24,7 @@ description:
     Run again with O(evidence) and O(jaeger) to turn that answer into the final verdict without
     touching the host.
   - The vocabulary of reasons, hops and fixes is docs/troubleshooting.md's table, generated from
-    C(module_utils/otel_doctor_vocabulary.py).
+    C(module_utils/lab/vocabulary.py).
   - A diagnosed fault is a result, not a module failure; the module fails only on bad parameters.
 version_added: "1.0.0"
 author:
@@ -59,7 +59,7 @@ options:
     description:
       - Interpreters to try for the probe, in the container, after the one next to the container's command
         and the one in its C(VIRTUAL_ENV).
-      - The default is C(DEFAULT_PYTHONS) of C(module_utils/otel_doctor_evidence.py).
+      - The default is C(DEFAULT_PYTHONS) of C(module_utils/doctor/evidence.py).
     type: list
     elements: str
     default: [/opt/venv/bin/python, python3, python]
@@ -92,7 +92,7 @@ options:
     description: Its HTTP status (-1 for no answer); a failed request explains a missing trace.
     type: int
   operation:
-    description: The span the lab looks for, for the messages (default from C(module_utils/lab_criteria.py)).
+    description: The span the lab looks for, for the messages (default from C(module_utils/lab/criteria.py)).
     type: str
     default: validate_inventory_cache
   parent_operation:
@@ -228,10 +228,10 @@ import traceback  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
-from ..module_utils.lab_criteria import MIN_DURATION_MS, OPERATION, PARENT_OPERATION  # noqa: E402
-from ..module_utils.otel_doctor_classify import redact_userinfo, reference_time  # noqa: E402
-from ..module_utils.otel_doctor_evidence import DEFAULT_PYTHONS, Gatherer  # noqa: E402
-from ..module_utils.otel_doctor_verdict import diagnose  # noqa: E402
+from ..module_utils.doctor.classify import redact_userinfo, reference_time  # noqa: E402
+from ..module_utils.doctor.evidence import DEFAULT_PYTHONS, Gatherer  # noqa: E402
+from ..module_utils.doctor.verdict import diagnose  # noqa: E402
+from ..module_utils.lab.criteria import MIN_DURATION_MS, OPERATION, PARENT_OPERATION  # noqa: E402
 
 
 def run_module():

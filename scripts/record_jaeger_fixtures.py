@@ -205,7 +205,7 @@ def wait_ingested(query_url: str, sent: dict, timeout: float = 60) -> None:
 
 
 def record(query_url: str, otlp_url: str, version: str, out: Path = FIXTURES) -> None:
-    from ansible.module_utils import jaeger_query
+    from ansible.module_utils.jaeger import query as jaeger_query
 
     recorder = Recorder()
     # The module sends every request through jaeger_query.Request (ansible's urls.Request).

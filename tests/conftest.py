@@ -1,7 +1,7 @@
 """Shared pytest setup.
 
 The project's own module_utils and modules are importable the way Ansible runs them:
-`ansible.module_utils.jaeger_query` (ansible.cfg's module_utils = ./module_utils) and
+`ansible.module_utils.jaeger.query` (ansible.cfg's module_utils = ./module_utils) and
 `ansible.modules.jaeger_trace` (library = ./library), so their relative imports resolve as in
 ansiballz. `jaeger_replay` serves the recorded Jaeger exchanges in tests/fixtures/jaeger/.
 """

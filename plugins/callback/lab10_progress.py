@@ -30,7 +30,7 @@ description:
     provisioning (C(class_provision): C(ok), C(failed) at the failed task, or C(unreachable) at C(connect)),
     or when it stops answering during the role (C(unreachable) during the role, with the task). After the step
     comes the cause when the report names one (C(registry pull limit reached), C(sudo asks for a password):
-    C(module_utils/class_provision.py)), then the error, shortened to one line (the report keeps it whole)."
+    C(module_utils/report/provision.py)), then the error, shortened to one line (the report keeps it whole)."
   - "What a class run still shows in full: the PLAY banners, every C(debug) message and every error that is
     not part of a VM's provisioning (the class summary, C(1 of 3 students passed), and the command that
     re-runs only the failed; a grading that failed), warnings, and the PLAY RECAP. Errors Ansible raises
@@ -254,12 +254,12 @@ class ClassProgress:
 
 
 def _load_kit_module(name):
-    """The kit's module_utils/<name>.py, loaded from its file (module_utils are not importable on the
-    controller), or None when the kit is not around it (a copy of this plugin elsewhere)."""
-    path = os.path.join(_KIT_ROOT, "module_utils", f"{name}.py")
+    """The kit's module_utils/<package>/<name>.py, loaded from its file (module_utils are not importable on
+    the controller), or None when the kit is not around it (a copy of this plugin elsewhere)."""
+    path = os.path.join(_KIT_ROOT, "module_utils", *name.split("/")) + ".py"
     if not os.path.isfile(path):
         return None
-    spec = importlib.util.spec_from_file_location(f"_lab10_progress_{name}", path)
+    spec = importlib.util.spec_from_file_location(f"_lab10_progress_{name.replace('/', '_')}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -269,7 +269,7 @@ def report_cause(record, modules=None):
     """The report's name for why a record failed (`VM's SSH host key changed`), "" when it has none but the
     status (`vm_unreachable`, `provision_failed`: the status says it) or the kit's vocabulary is not found."""
     if modules is None:
-        modules = (_load_kit_module("class_provision"), _load_kit_module("otel_doctor_vocabulary"))
+        modules = (_load_kit_module("report/provision"), _load_kit_module("lab/vocabulary"))
     provision, vocabulary = modules
     if provision is None or vocabulary is None:
         return ""
@@ -357,7 +357,7 @@ class CallbackModule(DefaultCallbackModule):
 
     def _cause(self, record):
         if self._cause_modules is None:
-            self._cause_modules = (_load_kit_module("class_provision"), _load_kit_module("otel_doctor_vocabulary"))
+            self._cause_modules = (_load_kit_module("report/provision"), _load_kit_module("lab/vocabulary"))
         return report_cause(record, self._cause_modules)
 
     def _busy(self, result):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import xmlschema
-from ansible.module_utils.otel_doctor_vocabulary import VERDICTS
+from ansible.module_utils.lab.vocabulary import VERDICTS
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "class"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from ansible.module_utils.otel_doctor_vocabulary import VERDICTS
+from ansible.module_utils.lab.vocabulary import VERDICTS
 from conftest import LABEL
 from otlp import emit_trace
 from testbed_lib.local_jaeger import LocalJaeger

@@ -207,7 +207,7 @@ def test_bulk_over_many_services(jaeger):
 
 @pytest.mark.parametrize(("api", "outcome"), [("v3", "ok"), ("v1", "too_short")])
 def test_through_the_ansible_cli(sent, api, outcome):
-    """Ansiballz ships library/jaeger_trace.py with module_utils/jaeger_*.py to the target."""
+    """Ansiballz ships library/jaeger_trace.py with module_utils/jaeger/*.py to the target."""
     args = {"url": sent["jaeger"].query_url, "api": api, "service": sent["good"], "operation": SLOW_SPAN,
             "parent_operation": INVENTORY_ROUTE, "min_duration": "300ms" if outcome == "ok" else "5s",
             "timeout": 20 if outcome == "ok" else 3, "bearer_token": "not-shown-anywhere"}  # fmt: skip

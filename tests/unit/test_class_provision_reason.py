@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from ansible.module_utils import class_report as cr
-from ansible.module_utils.class_provision import REASONS, provision_reason
-from ansible.module_utils.otel_doctor_vocabulary import GRADER_VERDICTS
+from ansible.module_utils.lab.vocabulary import GRADER_VERDICTS
+from ansible.module_utils.report import class_report as cr
+from ansible.module_utils.report.provision import REASONS, provision_reason
 
 # Ansible's own messages (ssh connection plugin, become, community.docker's compose build), as class.yml records them.
 SSH = "Failed to connect to the host via ssh: "

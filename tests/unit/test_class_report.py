@@ -1,4 +1,4 @@
-"""The class report's data (module_utils/class_report.py, the module class_report) from bulk jaeger_trace results
+"""The class report's data (module_utils/report/class_report.py, the module class_report) from bulk jaeger_trace results
 recorded from a real Jaeger (tests/fixtures/class/, scripts/record_class_fixture.py) and the doctor's evidence
 recorded on the test bed (tests/fixtures/doctor/): pass/fail, reasons in the one vocabulary, the doctor's verdict
 decided on the controller, merge, JUnit view."""
@@ -10,8 +10,9 @@ import json
 from pathlib import Path
 
 import pytest
-from ansible.module_utils import class_report as cr
-from ansible.module_utils import otel_doctor_verdict, otel_doctor_vocabulary
+from ansible.module_utils.doctor import verdict as otel_doctor_verdict
+from ansible.module_utils.lab import vocabulary as otel_doctor_vocabulary
+from ansible.module_utils.report import class_report as cr
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "class"

@@ -9,7 +9,7 @@ import io
 import json
 
 import pytest
-from ansible.module_utils import class_report as cr
+from ansible.module_utils.report import class_report as cr
 from ansible.module_utils.testing import patch_module_args
 from ansible.modules import jaeger_trace
 from login_replay import GateReplay

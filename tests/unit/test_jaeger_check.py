@@ -1,4 +1,4 @@
-"""The query plan and the poll loop (jaeger_check.Plan, Checker) with an in-memory API and a fake clock."""
+"""The query plan and the poll loop (jaeger.check.Plan, Checker) with an in-memory API and a fake clock."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import threading
 import time
 
 import pytest
-from ansible.module_utils.jaeger_check import CLOCK_SKEW_US, Checker, Plan
-from ansible.module_utils.jaeger_match import Criteria
-from ansible.module_utils.jaeger_model import JaegerError, Span, Trace
+from ansible.module_utils.jaeger.check import CLOCK_SKEW_US, Checker, Plan
+from ansible.module_utils.jaeger.match import Criteria
+from ansible.module_utils.jaeger.model import JaegerError, Span, Trace
 
 CHILD, PARENT = "validate_inventory_cache", "GET /api/v1/inventory"
 

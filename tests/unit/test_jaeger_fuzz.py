@@ -5,10 +5,10 @@ from __future__ import annotations
 import copy
 import json
 
-from ansible.module_utils.jaeger_check import Checker, Plan
-from ansible.module_utils.jaeger_match import Criteria, canon, evaluate, ordered, shown, span_rows, waterfall
-from ansible.module_utils.jaeger_model import JaegerError, Span, Trace, loads, parse_duration_ms
-from ansible.module_utils.jaeger_parse import (
+from ansible.module_utils.jaeger.check import Checker, Plan
+from ansible.module_utils.jaeger.match import Criteria, canon, evaluate, ordered, shown, span_rows, waterfall
+from ansible.module_utils.jaeger.model import JaegerError, Span, Trace, loads, parse_duration_ms
+from ansible.module_utils.jaeger.parse import (
     any_value,
     v1_names,
     v1_traces,
@@ -17,8 +17,8 @@ from ansible.module_utils.jaeger_parse import (
     v3_services,
     v3_traces,
 )
-from ansible.module_utils.jaeger_query import V1Api, V3Api
-from ansible.module_utils.jaeger_verdict import REASONS, explain
+from ansible.module_utils.jaeger.query import V1Api, V3Api
+from ansible.module_utils.jaeger.verdict import REASONS, explain
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 

@@ -6,10 +6,10 @@ import base64
 import math
 
 import pytest
-from ansible.module_utils.jaeger_match import canon, shown
-from ansible.module_utils.jaeger_model import JaegerError, go_duration, norm_id, parse_duration_ms, parse_since, rfc3339
-from ansible.module_utils.jaeger_query import check_url
-from ansible.module_utils.jaeger_verdict import nearest
+from ansible.module_utils.jaeger.match import canon, shown
+from ansible.module_utils.jaeger.model import JaegerError, go_duration, norm_id, parse_duration_ms, parse_since, rfc3339
+from ansible.module_utils.jaeger.query import check_url
+from ansible.module_utils.jaeger.verdict import nearest
 
 
 @pytest.mark.parametrize(

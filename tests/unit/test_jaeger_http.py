@@ -13,9 +13,9 @@ from concurrent.futures import ThreadPoolExecutor
 from unittest import mock
 
 import pytest
-from ansible.module_utils import jaeger_query
-from ansible.module_utils.jaeger_model import JaegerError
-from ansible.module_utils.jaeger_query import Client, V1Api, V3Api, detect_api
+from ansible.module_utils.jaeger import query as jaeger_query
+from ansible.module_utils.jaeger.model import JaegerError
+from ansible.module_utils.jaeger.query import Client, V1Api, V3Api, detect_api
 from jaeger_replay import body, find, load_exchanges, load_scenario
 
 V3_SERVICES = find("scenario", "v3", "/api/v3/services")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from ansible.module_utils.jaeger_match import Criteria, evaluate, ordered, span_rows, waterfall
-from ansible.module_utils.jaeger_model import Span, Trace, loads
-from ansible.module_utils.jaeger_parse import v1_traces, v3_traces
-from ansible.module_utils.jaeger_verdict import explain
+from ansible.module_utils.jaeger.match import Criteria, evaluate, ordered, span_rows, waterfall
+from ansible.module_utils.jaeger.model import Span, Trace, loads
+from ansible.module_utils.jaeger.parse import v1_traces, v3_traces
+from ansible.module_utils.jaeger.verdict import explain
 from jaeger_replay import body, load_exchanges, load_scenario
 
 SCENARIO = load_scenario()["services"]

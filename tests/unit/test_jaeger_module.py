@@ -16,8 +16,8 @@ from unittest import mock
 
 import certifi
 import pytest
-from ansible.module_utils import jaeger_query
-from ansible.module_utils.jaeger_verdict import REASONS
+from ansible.module_utils.jaeger import query as jaeger_query
+from ansible.module_utils.jaeger.verdict import REASONS
 from ansible.module_utils.testing import patch_module_args
 from ansible.modules import jaeger_trace
 from jaeger_replay import FakeJaeger, load_exchanges, load_scenario, requests_to

@@ -6,9 +6,9 @@ import copy
 import json
 
 import pytest
-from ansible.module_utils.jaeger_match import canon
-from ansible.module_utils.jaeger_model import JaegerError, loads
-from ansible.module_utils.jaeger_parse import (
+from ansible.module_utils.jaeger.match import canon
+from ansible.module_utils.jaeger.model import JaegerError, loads
+from ansible.module_utils.jaeger.parse import (
     v1_names,
     v1_traces,
     v3_error,

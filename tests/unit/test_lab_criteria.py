@@ -1,5 +1,5 @@
 """The lab's criteria have one definition per language: roles/lab_criteria/vars/main.yml for the roles,
-module_utils/lab_criteria.py for Python. These tests fail when the two differ, when a role task file
+module_utils/lab/criteria.py for Python. These tests fail when the two differ, when a role task file
 spells a criterion out instead of using them, or when the roles stop depending on lab_criteria."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from pathlib import Path
 import jinja2
 import pytest
 import yaml
-from ansible.module_utils import lab_criteria
-from ansible.module_utils.otel_doctor_evidence import DEFAULT_PYTHONS
+from ansible.module_utils.doctor.evidence import DEFAULT_PYTHONS
+from ansible.module_utils.lab import criteria as lab_criteria
 from ansible.modules import otel_doctor
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from ansible.module_utils.otel_doctor_classify import (
+from ansible.module_utils.doctor.classify import (
     classify_probe,
     effective_service_name,
     env_differences,

@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 
 import pytest
-from ansible.module_utils.otel_doctor_verdict import diagnose
+from ansible.module_utils.doctor.verdict import diagnose
 from ansible.module_utils.testing import patch_module_args
 from ansible.modules import jaeger_trace, otel_doctor
 from gate_replay import load_gate_scenario

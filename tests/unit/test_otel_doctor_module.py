@@ -9,10 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from ansible.module_utils import otel_doctor_classify, otel_doctor_verdict
-from ansible.module_utils.otel_doctor_evidence import Gatherer
-from ansible.module_utils.otel_doctor_verdict import diagnose
-from ansible.module_utils.otel_doctor_vocabulary import HOP_NAMES, VERDICTS, render
+from ansible.module_utils.doctor import classify as otel_doctor_classify
+from ansible.module_utils.doctor import verdict as otel_doctor_verdict
+from ansible.module_utils.doctor.evidence import Gatherer
+from ansible.module_utils.doctor.verdict import diagnose
+from ansible.module_utils.lab.vocabulary import HOP_NAMES, VERDICTS, render
 from ansible.module_utils.testing import patch_module_args
 from ansible.modules import otel_doctor
 

@@ -12,7 +12,7 @@ import sys
 import threading
 
 import pytest
-from ansible.module_utils.otel_doctor_probe import PROBE
+from ansible.module_utils.doctor.probe import PROBE
 from selfsigned import self_signed
 
 

@@ -12,10 +12,10 @@ import json
 from pathlib import Path
 
 import pytest
-from ansible.module_utils.otel_doctor_classify import classify_log_line, classify_probe, scan_logs, split_timestamp
-from ansible.module_utils.otel_doctor_evidence import Gatherer
-from ansible.module_utils.otel_doctor_probe import PROBE
-from ansible.module_utils.otel_doctor_verdict import SEARCH_NONE, SEARCH_ONCE, SEARCH_WAIT, diagnose
+from ansible.module_utils.doctor.classify import classify_log_line, classify_probe, scan_logs, split_timestamp
+from ansible.module_utils.doctor.evidence import Gatherer
+from ansible.module_utils.doctor.probe import PROBE
+from ansible.module_utils.doctor.verdict import SEARCH_NONE, SEARCH_ONCE, SEARCH_WAIT, diagnose
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "doctor"
 RECORDED = {path.stem: json.loads(path.read_text()) for path in sorted(FIXTURES.glob("*.json"))}

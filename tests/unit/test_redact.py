@@ -1,9 +1,9 @@
-"""Credentials in URLs never reach output (module_utils/redact.py)."""
+"""Credentials in URLs never reach output (module_utils/lab/redact.py)."""
 
 from __future__ import annotations
 
 import pytest
-from ansible.module_utils.redact import redact_userinfo, without_userinfo
+from ansible.module_utils.lab.redact import redact_userinfo, without_userinfo
 
 
 @pytest.mark.parametrize(

@@ -20,8 +20,8 @@ PROJECT_DIR = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
 if str(PROJECT_DIR / "module_utils") not in ansible.module_utils.__path__:
     ansible.module_utils.__path__.append(str(PROJECT_DIR / "module_utils"))
 
-from ansible.module_utils.otel_doctor_evidence import Gatherer  # noqa: E402
-from ansible.module_utils.otel_doctor_probe import PROBE  # noqa: E402
+from ansible.module_utils.doctor.evidence import Gatherer  # noqa: E402
+from ansible.module_utils.doctor.probe import PROBE  # noqa: E402
 from lab10_checks import COMPOSE_FILE  # noqa: E402
 
 RECORDED_TASKS = {"Gather the evidence on the VM": "vm", "Ask Jaeger for the request's trace": "jaeger"}

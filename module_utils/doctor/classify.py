@@ -3,7 +3,7 @@
 """Pure helpers of the doctor: how the SDK resolves its endpoint and CA bundle, what the compose
 file and the running container disagree on, what an exporter log line or a probe outcome means.
 
-No I/O here: otel_doctor_evidence gathers, otel_doctor_verdict decides, these helpers are shared
+No I/O here: doctor.evidence gathers, doctor.verdict decides, these helpers are shared
 and unit-tested on recorded real outputs. Kept compatible with Python 3.8. Over 300 lines: one
 section per thing the SDK resolves, each small.
 """
@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from urllib.parse import unquote, urlsplit
 
-from .redact import redact_userinfo
+from ..lab.redact import redact_userinfo
 
 # --- what the SDK does with the environment (opentelemetry-exporter-otlp-proto-http 1.45) ------
 

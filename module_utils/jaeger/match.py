@@ -4,17 +4,17 @@
 
 Jaeger's search already filters by operation and duration, but its answer alone cannot say
 *what was measured*; re-checking every returned span here is what lets a failure name the
-duration it saw, or the parent the span really has (jaeger_verdict turns that into words).
+duration it saw, or the parent the span really has (jaeger.verdict turns that into words).
 """
 
 from __future__ import annotations
 
 import json
 
-from .jaeger_model import rfc3339
+from .model import rfc3339
 
 # A span's criteria form three stages, checked in this order: a span that misses an earlier stage
-# is further from matching than one that misses a later one (jaeger_verdict names the reasons).
+# is further from matching than one that misses a later one (jaeger.verdict names the reasons).
 STAGES = ("operation", "duration", "attributes")
 MISS_STAGE = {"parent": 0, "min": 1, "max": 1, "attributes": 2}
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 
-from .jaeger_model import (
+from .model import (
     JaegerError,
     Span,
     Trace,

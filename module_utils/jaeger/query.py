@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """HTTP to Jaeger's query service and the two API adapters (stable v3 and the internal /api/).
 
-Only ansible.module_utils.urls does HTTP; jaeger_verdict says which hop a failure belongs to
+Only ansible.module_utils.urls does HTTP; jaeger.http_errors says which hop a failure belongs to
 (network, TLS, a login, authentication or Jaeger itself). Redirects are never followed: the one a query API
 behind a login sends leads into the identity provider's pages, whose HTML would read as "not Jaeger".
 
@@ -20,9 +20,9 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from ansible.module_utils.urls import Request, make_context
 
-from .jaeger_model import JaegerError, go_duration, loads, rfc3339, snippet, unexpected
-from .jaeger_parse import v1_names, v1_traces, v3_error, v3_operations, v3_services, v3_traces
-from .jaeger_verdict import TRANSPORT_ERRORS, http_error, is_login_page, login_answer, redirect_error, transport_error
+from .model import JaegerError, go_duration, loads, rfc3339, snippet, unexpected
+from .parse import v1_names, v1_traces, v3_error, v3_operations, v3_services, v3_traces
+from .verdict import TRANSPORT_ERRORS, http_error, is_login_page, login_answer, redirect_error, transport_error
 
 USER_AGENT = "ansible-jaeger_trace"
 

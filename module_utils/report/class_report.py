@@ -4,8 +4,8 @@
 
 Pure: the module class_report reads the previous report and calls build_report(); the role `class`
 renders templates/class_report.* from what it returns. Every reason's words, hop and fix come from the one
-vocabulary (otel_doctor_vocabulary): the grader's own reasons, and for a jaeger_trace reason that means
-what a doctor verdict means, that verdict (otel_doctor_verdict.JAEGER_TRACE_REASONS). A VM whose evidence
+vocabulary (lab.vocabulary): the grader's own reasons, and for a jaeger_trace reason that means
+what a doctor verdict means, that verdict (doctor.verdict.JAEGER_TRACE_REASONS). A VM whose evidence
 class.yml gathered gets the doctor's verdict here, on the controller, from that evidence and its entry of
 the same bulk result: one query to Jaeger, one verdict per VM. Over 300 lines: the report and its JUnit view
 share every helper here.
@@ -16,14 +16,14 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from .class_provision import GENERIC as VM_GENERIC
-from .class_provision import REASONS as VM_REASONS
-from .class_provision import provision_reason
-from .jaeger_match import Criteria
-from .jaeger_verdict import applicable_checks
-from .otel_doctor_verdict import JAEGER_QUERY_FAILURES, JAEGER_TRACE_REASONS, diagnose
-from .otel_doctor_vocabulary import GRADER_VERDICTS, VERDICTS, render
-from .redact import redact_userinfo, without_userinfo
+from ..doctor.verdict import JAEGER_QUERY_FAILURES, JAEGER_TRACE_REASONS, diagnose
+from ..jaeger.match import Criteria
+from ..jaeger.verdict import applicable_checks
+from ..lab.redact import redact_userinfo, without_userinfo
+from ..lab.vocabulary import GRADER_VERDICTS, VERDICTS, render
+from .provision import GENERIC as VM_GENERIC
+from .provision import REASONS as VM_REASONS
+from .provision import provision_reason
 
 SCHEMA = 1
 # A check's name -> (what passing says, what failing says: the summary's line).

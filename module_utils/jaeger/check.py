@@ -14,10 +14,10 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from .jaeger_match import evaluate, merge_traces, span_rows, waterfall
-from .jaeger_model import JaegerError, search_link, trace_link
-from .jaeger_query import Query
-from .jaeger_verdict import checks, explain, missing_in_trace, unknown_operation, unknown_service
+from .match import evaluate, merge_traces, span_rows, waterfall
+from .model import JaegerError, search_link, trace_link
+from .query import Query
+from .verdict import checks, explain, missing_in_trace, unknown_operation, unknown_service
 
 # Span clocks (the app's host) and ours may disagree a little; search a bit into the "future".
 CLOCK_SKEW_US = 60 * 1_000_000
@@ -29,7 +29,7 @@ class Plan:
     start_us/end_us: the absolute window. It ends when the polling does (timeout after the module
     started) plus clock skew, so a trace that starts while the module waits counts as much as one
     sent before the check.
-    fail_fast: decide a service as soon as a settled trace misses (see jaeger_match.Evaluation).
+    fail_fast: decide a service as soon as a settled trace misses (see jaeger.match.Evaluation).
     """
 
     def __init__(

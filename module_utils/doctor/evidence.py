@@ -16,7 +16,8 @@ import json
 import os
 import subprocess
 
-from .otel_doctor_classify import (
+from ..lab.redact import redact_userinfo
+from .classify import (
     effective_service_name,
     env_differences,
     env_list_to_dict,
@@ -27,8 +28,7 @@ from .otel_doctor_classify import (
     shown_value,
     split_endpoint,
 )
-from .otel_doctor_probe import PROBE
-from .redact import redact_userinfo
+from .probe import PROBE
 
 DOCKER_TIMEOUT = 30
 LOG_TAIL = 5000

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from .otel_doctor_classify import classify_probe, is_network_failure
-from .otel_doctor_vocabulary import verdict
-from .redact import redact_userinfo
+from ..lab.redact import redact_userinfo
+from ..lab.vocabulary import verdict
+from .classify import classify_probe, is_network_failure
 
 # jaeger_trace reasons -> doctor reasons (the check found the trace, but not as the lab wants it).
 JAEGER_TRACE_REASONS = {

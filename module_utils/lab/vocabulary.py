@@ -277,7 +277,7 @@ VERDICTS = {
 
 # The grader's reasons (playbooks/grade.yml and class.yml: the class report), in the same vocabulary. A
 # jaeger_trace reason that means what a doctor verdict means is not repeated here: JAEGER_TRACE_REASONS
-# (otel_doctor_verdict) maps it to that verdict (too_short -> span_too_short), so the report and the doctor
+# (doctor.verdict) maps it to that verdict (too_short -> span_too_short), so the report and the doctor
 # say it in the same words. What remains: what Jaeger alone says about a service (the grader has no VM
 # evidence), Jaeger's query API failing the grader (its class_* settings, not the student), and a class
 # run's own states, which name no hop of the span's way. Extra facts: {service} {since} {step}.

@@ -5,7 +5,7 @@
 playbooks/class.yml records each VM's provisioning (status ok / failed / unreachable, the step, Ansible's
 error message); this names the cause inside that message, so the report says "the VM's host key changed"
 or "sudo asks for a password" with the fix for that, not "unreachable" with "start the VM". The words and
-fixes are in the vocabulary (otel_doctor_vocabulary.GRADER_VERDICTS).
+fixes are in the vocabulary (lab.vocabulary.GRADER_VERDICTS).
 """
 
 from __future__ import annotations

@@ -21,8 +21,8 @@ from urllib.parse import urljoin, urlsplit
 from ansible.module_utils.urls import ConnectionError as UrlsConnectionError
 from ansible.module_utils.urls import SSLValidationError
 
-from .jaeger_match import STAGES, shown
-from .jaeger_model import JaegerError, format_ms, snippet
+from .match import STAGES, shown
+from .model import JaegerError, format_ms, snippet
 
 # reason -> what it means. Order: success, transport and input problems, then what Jaeger holds.
 REASONS = {
@@ -50,7 +50,7 @@ REASONS = {
 # The checks a single service is graded on, in order; each applies only when its criterion is given.
 CHECK_NAMES = ("service", "parent_trace", "operation", "duration", "attributes", "min_traces")
 
-# What a span misses (jaeger_match.misses, in stage order) -> the reason; the first miss is reported.
+# What a span misses (jaeger.match.misses, in stage order) -> the reason; the first miss is reported.
 MISS_REASON = {"parent": "parent_mismatch", "min": "too_short", "max": "too_long", "attributes": "attributes_mismatch"}
 # The check each reason fails.
 REASON_CHECK = {
