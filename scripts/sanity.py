@@ -5,7 +5,7 @@ ansible-test only tests a collection (`.../ansible_collections/<ns>/<name>/`). T
 temp directory out of links to the real files, so every finding points at a file you can edit:
 
   library/*.py                      -> plugins/modules/
-  module_utils/*.py                 -> plugins/module_utils/
+  module_utils/**/*.py              -> plugins/module_utils/  (its packages kept)
   <kind>_plugins/*.py, plugins/<kind>/*.py (top level) -> plugins/<kind>/  (filter, inventory, callback, ...)
   roles/<role>                      -> roles/<role>  (their filter_plugins, library, files come along)
 
@@ -72,9 +72,12 @@ def build_tree(root: Path, base: Path) -> dict[str, str]:
     collection = base / "ansible_collections" / NAMESPACE / NAME
     origin = {}
     for source, kind in plugin_dirs(root).items():
-        for path in sorted(source.iterdir()):
-            if path.is_file() and path.suffix in (".py", ".yml", ".yaml") and not path.name.startswith("."):
-                target = collection / "plugins" / kind / path.name
+        for path in sorted(source.rglob("*")):  # packages too (module_utils/jaeger/__init__.py, ...)
+            inside = path.relative_to(source)
+            if any(part.startswith(".") or part == "__pycache__" for part in inside.parts):
+                continue
+            if path.is_file() and path.suffix in (".py", ".yml", ".yaml"):
+                target = collection / "plugins" / kind / inside
                 link(path, target)
                 origin[str(target.relative_to(collection))] = str(path.relative_to(root))
     for directory, dirs, files in os.walk(root / "roles"):

@@ -15,6 +15,9 @@ def test_every_plugin_directory_lands_where_ansible_test_looks(tmp_path):
     files = [
         "library/thing.py",
         "module_utils/thing_util.py",
+        "module_utils/family/__init__.py",  # a package: kept as one
+        "module_utils/family/part.py",
+        "module_utils/family/__pycache__/part.cpython-311.pyc",
         "inventory_plugins/lab_roster.py",  # a new kind: picked up by its name
         "plugins/callback/report.py",
         "roles/demo/tasks/main.yml",
@@ -29,6 +32,8 @@ def test_every_plugin_directory_lands_where_ansible_test_looks(tmp_path):
     assert origin == {
         "plugins/modules/thing.py": "library/thing.py",
         "plugins/module_utils/thing_util.py": "module_utils/thing_util.py",
+        "plugins/module_utils/family/__init__.py": "module_utils/family/__init__.py",
+        "plugins/module_utils/family/part.py": "module_utils/family/part.py",
         "plugins/inventory/lab_roster.py": "inventory_plugins/lab_roster.py",
         "plugins/callback/report.py": "plugins/callback/report.py",
     }
