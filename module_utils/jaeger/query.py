@@ -20,9 +20,9 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from ansible.module_utils.urls import Request, make_context
 
+from .http_errors import TRANSPORT_ERRORS, http_error, is_login_page, login_answer, redirect_error, transport_error
 from .model import JaegerError, go_duration, loads, rfc3339, snippet, unexpected
 from .parse import v1_names, v1_traces, v3_error, v3_operations, v3_services, v3_traces
-from .verdict import TRANSPORT_ERRORS, http_error, is_login_page, login_answer, redirect_error, transport_error
 
 USER_AGENT = "ansible-jaeger_trace"
 

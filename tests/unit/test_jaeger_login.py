@@ -11,9 +11,9 @@ import json
 from unittest import mock
 
 import pytest
+from ansible.module_utils.jaeger.http_errors import is_login_page, redirect_error
 from ansible.module_utils.jaeger.model import JaegerError
 from ansible.module_utils.jaeger.query import Client, V1Api, V3Api, detect_api
-from ansible.module_utils.jaeger.verdict import is_login_page, redirect_error
 from ansible.module_utils.testing import patch_module_args
 from ansible.modules import jaeger_trace
 from gate_replay import gate_body, load_gate_scenario
