@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
+import importlib.util
 import json
 import os
 import shutil
@@ -65,7 +66,11 @@ CLASS = (
 
 
 def service(vm_name: str) -> str:
-    return f"inventory.{vm_name}.sysadm.ee"
+    """The lab's service-name rule (module_utils/lab/criteria.py, self-contained: loaded from its file)."""
+    spec = importlib.util.spec_from_file_location("lab10_criteria", ROOT / "module_utils" / "lab" / "criteria.py")
+    criteria = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(criteria)
+    return criteria.service_name(vm_name)
 
 
 def provision_record(kind: str | None, vm_name: str) -> dict | None:

@@ -2,7 +2,7 @@
 """Record real bulk jaeger_trace results for the class report's unit tests (tests/fixtures/class/).
 
 Starts a Jaeger of its own (scripts/testbed_lib/local_jaeger.py: the test bed's binary, else
-its image), sends one trace per planted fault with the OpenTelemetry SDK (tests/otlp.py), then runs the
+its image), sends one trace per planted fault with the OpenTelemetry SDK (tests/support/otlp.py), then runs the
 real module once over all the services, as the role `class` does, and once against a port where no Jaeger
 listens. Writes the two results as JSON.
 
@@ -20,9 +20,15 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "support"))
 sys.path.insert(0, str(ROOT / "scripts"))
 
+import ansible.module_utils  # noqa: E402
+
+if str(ROOT / "module_utils") not in ansible.module_utils.__path__:  # the kit's, as ansible.cfg's module_utils
+    ansible.module_utils.__path__.append(str(ROOT / "module_utils"))
+
+from ansible.module_utils.lab import criteria  # noqa: E402
 from otlp import emit_trace  # noqa: E402
 from testbed_lib.local_jaeger import LocalJaeger  # noqa: E402
 
@@ -37,16 +43,16 @@ PLANTED = {
     "absent": None,
 }
 CRITERIA = {
-    "operation": "validate_inventory_cache",
-    "parent_operation": "GET /api/v1/inventory",
-    "min_duration": "300ms",
+    "operation": criteria.OPERATION,
+    "parent_operation": criteria.PARENT_OPERATION,
+    "min_duration": f"{criteria.MIN_DURATION_MS}ms",
     "since": "7d",
     "timeout": 0,
 }
 
 
 def service(vm_name: str) -> str:
-    return f"inventory.{vm_name}.sysadm.ee"
+    return criteria.service_name(vm_name)
 
 
 def run_module(args: dict) -> dict:

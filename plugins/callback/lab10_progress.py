@@ -66,12 +66,13 @@ requirements:
 """
 
 import contextlib  # noqa: E402
-import importlib.util  # noqa: E402
 import inspect  # noqa: E402
 import os  # noqa: E402
+import runpy  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import types  # noqa: E402
+from types import SimpleNamespace  # noqa: E402
 
 from ansible import constants as C  # noqa: E402
 from ansible import context  # noqa: E402
@@ -92,7 +93,10 @@ MSG_WIDTH = 200
 
 _SET_FACT = frozenset(add_internal_fqcns(("set_fact",)))
 _DEBUG = frozenset(add_internal_fqcns(("debug",)))
-_KIT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
+# The kit's shared facts for plugins (plugins/plugin_utils/kit.py), run from their file: a plugin of a plain
+# folder imports no sibling.
+_PLUGINS = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+kit = SimpleNamespace(**runpy.run_path(os.path.join(_PLUGINS, "plugin_utils", "kit.py")))
 
 
 def wants_progress(setting, isatty, verbosity):
@@ -253,23 +257,11 @@ class ClassProgress:
         return status, f"{count_prefix(self.done, self.total, self.failed_count)} {line}"
 
 
-def _load_kit_module(name):
-    """The kit's module_utils/<package>/<name>.py, loaded from its file (module_utils are not importable on
-    the controller), or None when the kit is not around it (a copy of this plugin elsewhere)."""
-    path = os.path.join(_KIT_ROOT, "module_utils", *name.split("/")) + ".py"
-    if not os.path.isfile(path):
-        return None
-    spec = importlib.util.spec_from_file_location(f"_lab10_progress_{name.replace('/', '_')}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def report_cause(record, modules=None):
     """The report's name for why a record failed (`VM's SSH host key changed`), "" when it has none but the
     status (`vm_unreachable`, `provision_failed`: the status says it) or the kit's vocabulary is not found."""
     if modules is None:
-        modules = (_load_kit_module("report/provision"), _load_kit_module("lab/vocabulary"))
+        modules = (kit.module_utils("report/provision"), kit.module_utils("lab/vocabulary"))
     provision, vocabulary = modules
     if provision is None or vocabulary is None:
         return ""
@@ -357,7 +349,7 @@ class CallbackModule(DefaultCallbackModule):
 
     def _cause(self, record):
         if self._cause_modules is None:
-            self._cause_modules = (_load_kit_module("report/provision"), _load_kit_module("lab/vocabulary"))
+            self._cause_modules = (kit.module_utils("report/provision"), kit.module_utils("lab/vocabulary"))
         return report_cause(record, self._cause_modules)
 
     def _busy(self, result):

@@ -8,12 +8,19 @@ imported. Documentation: class_roster.yml beside this file (ansible-doc -t filte
 
 from __future__ import annotations
 
+import os
+import runpy
+from types import SimpleNamespace
+
+_PLUGINS = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+kit = SimpleNamespace(**runpy.run_path(os.path.join(_PLUGINS, "plugin_utils", "kit.py")))  # the service-name rule
+
 
 def roster(hosts, hostvars, domain):
     """Inventory hosts -> one dict per host with what the report needs (the roster plugin's columns).
 
-    The service name defaults as the role inventory_api's does: inventory.<vm_name>.<domain>, where vm_name
-    defaults to the host's short name and domain to the lab's (role lab_criteria, given by the caller).
+    The service name defaults as the role inventory_api's does, by the kit's rule: inventory.<vm_name>.<domain>,
+    where vm_name defaults to the host's short name and domain to the lab's (role lab_criteria, given by the caller).
     Only these variables are read: a host's vaulted API token is never touched, so grading needs no vault
     password.
     """
@@ -26,7 +33,7 @@ def roster(hosts, hostvars, domain):
             {
                 "host": host,
                 "vm_name": vm_name,
-                "service": known.get("inventory_api_otel_service_name") or f"inventory.{vm_name}.{host_domain}",
+                "service": known.get("inventory_api_otel_service_name") or kit.service_name(vm_name, host_domain),
                 "student": known.get("roster_student") or "",
                 "email": known.get("roster_email") or "",
                 "section": known.get("roster_section") or "",

@@ -13,11 +13,17 @@ from __future__ import annotations
 
 import os
 import re
+import runpy
+from types import SimpleNamespace
 
 from ansible import context
 from ansible.errors import AnsibleFilterError
 
-KIT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
+# The kit's shared facts for plugins (plugins/plugin_utils/kit.py), run from their file: a plugin of a plain
+# folder imports no sibling.
+_PLUGINS = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+kit = SimpleNamespace(**runpy.run_path(os.path.join(_PLUGINS, "plugin_utils", "kit.py")))
+KIT_ROOT = kit.KIT_ROOT
 KIT_CONFIG = os.path.join(KIT_ROOT, "ansible.cfg")
 WRAPPER = os.path.join(KIT_ROOT, "bin", "lab10")
 # A limit token the filter cannot evaluate by name (patterns, exclusions, intersections, ranges): no verdict.

@@ -107,7 +107,9 @@ import csv  # noqa: E402
 import io  # noqa: E402
 import os  # noqa: E402
 import re  # noqa: E402
+import runpy  # noqa: E402
 from collections.abc import Mapping  # noqa: E402
+from types import SimpleNamespace  # noqa: E402
 
 from ansible.errors import AnsibleError, AnsibleParserError  # noqa: E402
 from ansible.module_utils.common.text.converters import to_text  # noqa: E402
@@ -116,20 +118,24 @@ from ansible.plugins.inventory import BaseFileInventoryPlugin  # noqa: E402
 from ansible.utils.display import Display  # noqa: E402
 from ansible.utils.vars import combine_vars  # noqa: E402
 
+# The kit's shared facts for plugins (plugins/plugin_utils/kit.py), run from their file: a plugin of a plain
+# folder imports no sibling.
+_PLUGINS = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+kit = SimpleNamespace(**runpy.run_path(os.path.join(_PLUGINS, "plugin_utils", "kit.py")))
+
 GROUP = "lab_vms"
 COLUMNS = ("vm_name", "student", "host", "user", "port", "email", "section")
 # What a spreadsheet writes between cells: `,`, `;` where the decimal mark is a comma, tab for "text (tab)".
 DELIMITERS = (",", ";", "\t")
-DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 # Host names Ansible gives a meaning of its own: `localhost` would be the controller for every
 # delegate_to: localhost (the report), `all` and `ungrouped` are groups.
 RESERVED = ("localhost", "all", "ungrouped")
 # How many bad rows one message lists before "and N more".
 SHOWN_ERRORS = 20
-# The kit's root (this file is <root>/plugins/inventory/roster.py) and the groups whose <root>/group_vars/ every
+# The kit's root (kit.py's) and the groups whose <root>/group_vars/ every
 # roster host gets wherever the roster is: Ansible reads group_vars/ only next to the inventory source and the
 # playbook. `all` too: a setting of every host (a vaulted ansible_become_password) would vanish the same way.
-KIT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
+KIT_ROOT = kit.KIT_ROOT
 KIT_GROUP_VARS = ("all", GROUP)
 
 
@@ -157,7 +163,7 @@ def _check_row(fields):
     vm_name = fields.get("vm_name", "")
     if not vm_name:
         problems.append("vm_name is empty")
-    elif not DNS_LABEL.match(vm_name):
+    elif not kit.is_dns_label(vm_name):
         problems.append(
             f"vm_name {vm_name!r} is not a lowercase DNS label"
             " (1-63 of a-z, 0-9 and '-', not starting or ending with '-')"
@@ -301,7 +307,7 @@ def _records(text, path, delimiter=","):
 def _comment_or_row(header, values):
     """The problem of a '#' line that is also a whole row: vm_name not first, an unquoted '#1 Team,alice'."""
     vm_name = dict(zip(header, values, strict=False)).get("vm_name", "")
-    if DNS_LABEL.match(vm_name):  # never when vm_name is the first column: its value starts with '#'
+    if kit.is_dns_label(vm_name):  # never when vm_name is the first column: its value starts with '#'
         return (
             f"{values[0]!r} starts with '#' but vm_name is {vm_name!r}: a comment or a row? To keep the row,"
             " quote the value; to comment it out, delete it or make vm_name the first column"

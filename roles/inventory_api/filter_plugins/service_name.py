@@ -1,0 +1,26 @@
+"""Filter `inventory_api_service_name`: `vm_name | inventory_api_service_name(domain)`, the service name a VM's
+traces carry (the default of inventory_api_otel_service_name). The rule is module_utils/lab/criteria.py's,
+read through the kit's plugin_utils like every other plugin's, so the role, the class roster and the scripts
+say it once.
+"""
+
+from __future__ import annotations
+
+import os
+import runpy
+from types import SimpleNamespace
+
+# This file is <kit>/roles/inventory_api/filter_plugins/service_name.py.
+_KIT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))))
+kit = SimpleNamespace(**runpy.run_path(os.path.join(_KIT, "plugins", "plugin_utils", "kit.py")))
+
+
+def service_name(vm_name, domain):
+    return kit.service_name(vm_name, domain)
+
+
+class FilterModule:
+    """Ansible entry point."""
+
+    def filters(self) -> dict:
+        return {"inventory_api_service_name": service_name}

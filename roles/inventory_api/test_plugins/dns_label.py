@@ -1,0 +1,20 @@
+"""Test `inventory_api_dns_label`: `inventory_api_vm_name is inventory_api_dns_label`, the rule the roster
+plugin applies to vm_name too (plugins/plugin_utils/kit.py holds it once).
+"""
+
+from __future__ import annotations
+
+import os
+import runpy
+from types import SimpleNamespace
+
+# This file is <kit>/roles/inventory_api/test_plugins/dns_label.py.
+_KIT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))))
+kit = SimpleNamespace(**runpy.run_path(os.path.join(_KIT, "plugins", "plugin_utils", "kit.py")))
+
+
+class TestModule:
+    """Ansible entry point."""
+
+    def tests(self) -> dict:
+        return {"inventory_api_dns_label": kit.is_dns_label}
