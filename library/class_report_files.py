@@ -102,10 +102,11 @@ latest:
 """
 
 import os  # noqa: E402
-import tempfile  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible.module_utils.common.text.converters import to_bytes  # noqa: E402
+
+from ..module_utils.lab.files import WriteError, write_atomically  # noqa: E402
 
 
 class PlanError(ValueError):
@@ -182,19 +183,6 @@ def claim(path, run, mode, check_mode=False):
     raise PlanError(f"{os.path.join(path, run)} and {CLAIM_TRIES - 1} numbered ones exist: clean up {path}")
 
 
-def write_atomically(dest, content, mode):
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(dest), prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(to_bytes(content, errors="surrogate_or_strict"))
-        os.chmod(tmp, mode)
-        os.replace(tmp, dest)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def point(link, target):
     """Make `link` a symlink to `target` (relative), replacing the old link in one rename."""
     tmp = f"{link}.tmp-{os.getpid()}"
@@ -241,10 +229,10 @@ def main():
     try:
         make_dirs(run_dir, dir_mode(mode))
         for dest, content in writes:
-            write_atomically(dest, content, mode)
+            write_atomically(module, dest, to_bytes(content, errors="surrogate_or_strict"), mode)
         if link:
             point(link, os.path.basename(run_dir))
-    except OSError as exc:
+    except (OSError, WriteError) as exc:
         module.fail_json(msg=f"cannot write the report in {run_dir}: {exc}", **result)
     module.exit_json(**result)
 

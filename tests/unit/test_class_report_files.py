@@ -45,12 +45,6 @@ def test_point_replaces_the_link(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["latest", "r1", "r2"]
 
 
-def test_write_atomically_leaves_no_temporary_file(tmp_path):
-    module.write_atomically(str(tmp_path / "report.json"), "{}\n", 0o640)
-    assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
-    assert oct((tmp_path / "report.json").stat().st_mode & 0o777) == "0o640"
-
-
 @pytest.mark.parametrize(("value", "expected"), [("0640", 0o640), ("640", 0o640), (0o640, 0o640), (416, 0o640)])
 def test_a_mode_is_an_octal_string_or_a_number_as_it_is(value, expected):
     """YAML reads an unquoted 0640 as the number 416 (= 0o640); ansible.builtin.file takes it as it is."""

@@ -12,13 +12,18 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 MODULE = ROOT / "roles" / "inventory_api" / "library" / "inventory_api_files.py"
 FILES = {"app.py": "print('hi')\n", "requirements.txt": "Flask==3.1.3\n"}
+# The module as a script, with the kit's module_utils importable (ansiballz ships them beside it).
+AS_ANSIBLE_RUNS_IT = (
+    "import runpy, sys, ansible.module_utils; module, utils = sys.argv[1:]; del sys.argv[1:]; "
+    "ansible.module_utils.__path__.append(utils); runpy.run_path(module, run_name='__main__')"
+)
 
 
 def run(args: dict, *flags: str) -> dict:
     """The module's JSON result; `--check` and `--diff` become the flags Ansible passes along."""
     internal = {"_ansible_check_mode": "--check" in flags, "_ansible_diff": "--diff" in flags}
     proc = subprocess.run(
-        [sys.executable, str(MODULE)],
+        [sys.executable, "-c", AS_ANSIBLE_RUNS_IT, str(MODULE), str(ROOT / "module_utils")],
         input=json.dumps({"ANSIBLE_MODULE_ARGS": {**args, **internal}}),
         capture_output=True,
         text=True,

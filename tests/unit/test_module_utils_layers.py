@@ -20,7 +20,7 @@ MODULE_UTILS = ROOT / "module_utils"
 
 LAYERS = {
     "model": ("lab.criteria", "lab.redact", "lab.vocabulary", "jaeger.model", "doctor.classify"),
-    "transport": ("jaeger.http_errors", "jaeger.query", "jaeger.parse", "doctor.probe", "doctor.evidence"),
+    "transport": ("jaeger.http_errors", "jaeger.query", "jaeger.parse", "doctor.probe", "doctor.evidence", "lab.files"),
     "decision": ("jaeger.match", "doctor.verdict", "report.provision"),
     "words": ("jaeger.verdict",),
     "run": ("jaeger.check", "report.class_report"),

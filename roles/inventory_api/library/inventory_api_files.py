@@ -93,14 +93,10 @@ written:
   sample: [app.py]
 """
 
-import contextlib  # noqa: E402
 import os  # noqa: E402
-import shlex  # noqa: E402
-import signal  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible.module_utils.lab.files import WriteError, write_atomically  # noqa: E402  (the kit's module_utils)
 
 MAX_DIFF_BYTES = 100 * 1024
 
@@ -127,69 +123,13 @@ def content_diff(path, before, after):
     }
 
 
-class Interrupted(BaseException):
-    """A signal that ends the run (a BaseException: run_command's `except Exception` must not swallow it)."""
-
-
-def _interrupted(signum, frame):
-    raise Interrupted(signal.Signals(signum).name)
-
-
-# Ctrl-C on the controller reaches a module as SIGHUP when Ansible runs it through `ssh -tt` (no pipelining),
-# a VM shutting down sends SIGTERM: either way the target stays as it was and no file of this run is left.
-INTERRUPTS = (signal.SIGHUP, signal.SIGINT, signal.SIGTERM)
-
-
-def backup_by_link(module, path):
-    """The backup in one step, a hard link: complete or absent, never half copied. A copy where links fail."""
-    backup = f"{path}.{os.getpid()}.{time.strftime('%Y-%m-%d@%H:%M:%S~')}"
+def write(module, path, data):
+    """The kit's atomic write (module_utils/lab/files.py) with this module's owner, group, mode, validate and backup."""
+    p = module.params
     try:
-        os.link(path, backup)
-    except OSError:
-        return module.backup_local(path)
-    return backup
-
-
-def write_atomically(module, dest, name, data):
-    """Write a temp file beside the target, validate it, back the target up, rename. The backup's path or None."""
-    path = os.path.join(dest, name)
-    previous = {number: signal.signal(number, _interrupted) for number in INTERRUPTS}
-    tmp = backup = None
-    try:
-        fd, tmp = tempfile.mkstemp(dir=dest, prefix=f".{name}.", suffix=".tmp")
-        problem = None
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-        except OSError as exc:
-            problem = {"msg": f"cannot write {tmp}: {exc}"}
-        validate = module.params["validate"]
-        if problem is None and validate:
-            rc, out, err = module.run_command(validate % shlex.quote(tmp))
-            if rc != 0:
-                problem = {"msg": f"{path} is left as it was: failed to validate the new content", "rc": rc,
-                           "stdout": out, "stderr": err, "validate": validate}  # fmt: skip
-        if problem is None and module.params["backup"] and os.path.exists(path):
-            backup = backup_by_link(module, path)
-        if problem is None:
-            module.atomic_move(tmp, path)
-            return backup
-    except Interrupted as exc:
-        if tmp and not os.path.lexists(tmp):  # renamed: the new content is in place, the backup is needed
-            return backup
-        problem = {"msg": f"{path} is left as it was: interrupted by {exc}"}
-        if backup:
-            with contextlib.suppress(OSError):
-                os.unlink(backup)
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
-    if tmp:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-    module.fail_json(path=path, **problem)
+        return write_atomically(module, path, data, p["mode"], p["owner"], p["group"], p["validate"], p["backup"])
+    except WriteError as exc:
+        module.fail_json(msg=exc.msg, path=path, **exc.context)
 
 
 def ensure_directory(module, dest, result):
@@ -250,7 +190,7 @@ def main():
             result["changed"] = True
             result["written"].append(name)
             result["diff"].append(content_diff(path, before, data))
-            backup = None if module.check_mode else write_atomically(module, dest, name, data)
+            backup = None if module.check_mode else write(module, path, data)
             if backup:
                 result["backup_files"][name] = backup
         if os.path.exists(path):
