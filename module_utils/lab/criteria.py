@@ -1,7 +1,7 @@
 # Copyright: the lab10 tracing kit authors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The lab's criteria for Python code; the roles read the same values from roles/lab_criteria/vars/main.yml
-(tests/unit/test_lab_criteria.py keeps the two equal).
+"""The lab's criteria, their one home: the modules import them, the roles read them through the role
+lab_criteria (its filter lab_criterion), the controller's plugins through plugins/plugin_utils/kit.py.
 
 Every GET /api/v1/inventory leaves a trace in which OPERATION, a child of PARENT_OPERATION, lasts at least
 MIN_DURATION_MS; the service is inventory.<vm_name>.<DOMAIN>. Kept compatible with Python 3.8.

@@ -190,11 +190,19 @@ def test_development_lists_every_scenario():
     assert listed == scenarios(), "a scenario added or removed: give it its row in docs/development.md"
 
 
+LAB_CRITERION = re.compile(r"^\{\{ '([A-Z_]+)' \| lab_criterion \}\}$")
+
+
 def role_values() -> dict[str, object]:
-    """Every role's public defaults and private vars, by name."""
+    """Every role's public defaults and private vars, by name; a lab criterion as its value in module_utils."""
+    from ansible.module_utils.lab import criteria
+
     values = {}
     for path in [*ROOT.glob("roles/*/defaults/main.yml"), *ROOT.glob("roles/*/vars/main.yml")]:
         values.update(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+    for name, value in values.items():
+        if isinstance(value, str) and (criterion := LAB_CRITERION.match(value)):
+            values[name] = getattr(criteria, criterion.group(1))
     return values
 
 

@@ -1,6 +1,7 @@
-"""The lab's criteria have one definition per language: roles/lab_criteria/vars/main.yml for the roles,
-module_utils/lab/criteria.py for Python. These tests fail when the two differ, when a role task file
-spells a criterion out instead of using them, or when the roles stop depending on lab_criteria."""
+"""The lab's criteria have one home, module_utils/lab/criteria.py: the role lab_criteria's vars read it through
+the role's filter lab_criterion. These tests fail when a role var holds a value of its own, when the filter and
+Python differ, when a role task file spells a criterion out instead of using them, or when the roles stop
+depending on lab_criteria."""
 
 from __future__ import annotations
 
@@ -17,15 +18,33 @@ from ansible.modules import otel_doctor
 ROOT = Path(__file__).resolve().parents[2]
 ROLE_VARS = yaml.safe_load((ROOT / "roles" / "lab_criteria" / "vars" / "main.yml").read_text())
 PYTHON = {
-    "_lab_criteria_operation": lab_criteria.OPERATION,
-    "_lab_criteria_parent_operation": lab_criteria.PARENT_OPERATION,
-    "_lab_criteria_min_duration_ms": lab_criteria.MIN_DURATION_MS,
-    "_lab_criteria_domain": lab_criteria.DOMAIN,
+    "_lab_criteria_operation": "OPERATION",
+    "_lab_criteria_parent_operation": "PARENT_OPERATION",
+    "_lab_criteria_min_duration_ms": "MIN_DURATION_MS",
+    "_lab_criteria_domain": "DOMAIN",
 }
+FILTER = runpy.run_path(str(ROOT / "roles" / "lab_criteria" / "filter_plugins" / "lab_criterion.py"))["lab_criterion"]
 
 
-def test_the_roles_and_python_share_the_same_criteria():
-    assert ROLE_VARS == PYTHON
+def test_the_roles_vars_name_pythons_criteria_and_hold_no_value():
+    assert ROLE_VARS == {var: f"{{{{ '{name}' | lab_criterion }}}}" for var, name in PYTHON.items()}
+
+
+@pytest.mark.parametrize("name", sorted(PYTHON.values()))
+def test_the_roles_filter_gives_pythons_values(name):
+    assert FILTER(name) == getattr(lab_criteria, name)
+    assert type(FILTER(name)) is type(getattr(lab_criteria, name))  # 300 stays a number
+
+
+def test_the_filter_names_the_criteria_it_knows():
+    with pytest.raises(Exception, match="OPERATION, PARENT_OPERATION, MIN_DURATION_MS, DOMAIN"):
+        FILTER("SERVICE_NAME")
+
+
+def rendered_role_vars():
+    env = jinja2.Environment(autoescape=True)  # no markup in these values
+    env.filters["lab_criterion"] = FILTER
+    return {var: env.from_string(value).render() for var, value in ROLE_VARS.items()}
 
 
 def test_the_service_name_of_the_role_is_pythons():
@@ -34,7 +53,7 @@ def test_the_service_name_of_the_role_is_pythons():
     plugin = runpy.run_path(str(ROOT / "roles" / "inventory_api" / "filter_plugins" / "service_name.py"))
     env = jinja2.Environment(autoescape=True)  # no markup in these values
     env.filters.update(plugin["FilterModule"]().filters())
-    context = dict(ROLE_VARS, inventory_api_vm_name="vm42")
+    context = dict(rendered_role_vars(), inventory_api_vm_name="vm42")
     context["inventory_api_domain"] = env.from_string(defaults["inventory_api_domain"]).render(context)
     rendered = env.from_string(defaults["inventory_api_otel_service_name"]).render(context)
     assert rendered == lab_criteria.service_name("vm42") == "inventory.vm42.sysadm.ee"

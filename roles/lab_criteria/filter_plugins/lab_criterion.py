@@ -1,0 +1,33 @@
+"""Filter `lab_criterion`: `'OPERATION' | lab_criterion`, one of the lab's criteria read from their one home,
+module_utils/lab/criteria.py (the modules' code and the otel_doctor defaults read the same file), so the
+role's vars/main.yml names them and holds no value of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import runpy
+from types import SimpleNamespace
+
+from ansible.errors import AnsibleFilterError
+
+# This file is <kit>/roles/lab_criteria/filter_plugins/lab_criterion.py.
+_KIT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))))
+kit = SimpleNamespace(**runpy.run_path(os.path.join(_KIT, "plugins", "plugin_utils", "kit.py")))
+NAMES = ("OPERATION", "PARENT_OPERATION", "MIN_DURATION_MS", "DOMAIN")
+
+
+def lab_criterion(name):
+    criteria = kit.module_utils("lab/criteria")
+    if criteria is None or name not in NAMES:
+        raise AnsibleFilterError(
+            f"lab_criterion: {name!r} is not one of {', '.join(NAMES)} of module_utils/lab/criteria.py"
+        )
+    return getattr(criteria, name)
+
+
+class FilterModule:
+    """Ansible entry point."""
+
+    def filters(self) -> dict:
+        return {"lab_criterion": lab_criterion}
