@@ -66,13 +66,12 @@ requirements:
 """
 
 import contextlib  # noqa: E402
+import importlib.util  # noqa: E402
 import inspect  # noqa: E402
 import os  # noqa: E402
-import runpy  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import types  # noqa: E402
-from types import SimpleNamespace  # noqa: E402
 
 from ansible import constants as C  # noqa: E402
 from ansible import context  # noqa: E402
@@ -96,7 +95,9 @@ _DEBUG = frozenset(add_internal_fqcns(("debug",)))
 # The kit's shared facts for plugins (plugins/plugin_utils/kit.py), run from their file: a plugin of a plain
 # folder imports no sibling.
 _PLUGINS = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
-kit = SimpleNamespace(**runpy.run_path(os.path.join(_PLUGINS, "plugin_utils", "kit.py")))
+_SPEC = importlib.util.spec_from_file_location("lab10_plugin_kit", os.path.join(_PLUGINS, "plugin_utils", "kit.py"))
+kit = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(kit)
 
 
 def wants_progress(setting, isatty, verbosity):

@@ -8,12 +8,15 @@ imported. Documentation: class_roster.yml beside this file (ansible-doc -t filte
 
 from __future__ import annotations
 
+import importlib.util
 import os
-import runpy
-from types import SimpleNamespace
 
 _PLUGINS = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
-kit = SimpleNamespace(**runpy.run_path(os.path.join(_PLUGINS, "plugin_utils", "kit.py")))  # the service-name rule
+_SPEC = importlib.util.spec_from_file_location(
+    "lab10_plugin_kit", os.path.join(_PLUGINS, "plugin_utils", "kit.py")
+)  # the service-name rule
+kit = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(kit)
 
 
 def roster(hosts, hostvars, domain):

@@ -11,10 +11,9 @@ in effect) provides. Documentation: kit_hosts.yml beside this file (ansible-doc 
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
-import runpy
-from types import SimpleNamespace
 
 from ansible import context
 from ansible.errors import AnsibleFilterError
@@ -22,7 +21,9 @@ from ansible.errors import AnsibleFilterError
 # The kit's shared facts for plugins (plugins/plugin_utils/kit.py), run from their file: a plugin of a plain
 # folder imports no sibling.
 _PLUGINS = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
-kit = SimpleNamespace(**runpy.run_path(os.path.join(_PLUGINS, "plugin_utils", "kit.py")))
+_SPEC = importlib.util.spec_from_file_location("lab10_plugin_kit", os.path.join(_PLUGINS, "plugin_utils", "kit.py"))
+kit = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(kit)
 KIT_ROOT = kit.KIT_ROOT
 KIT_CONFIG = os.path.join(KIT_ROOT, "ansible.cfg")
 WRAPPER = os.path.join(KIT_ROOT, "bin", "lab10")

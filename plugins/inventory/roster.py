@@ -104,12 +104,11 @@ EXAMPLES = r"""
 # Over 300 lines: a third is DOCUMENTATION, and the reader's helpers stay here, beside it (a module next to it in
 # plugins/inventory/ would be taken for an inventory plugin; module_utils is for modules).
 import csv  # noqa: E402
+import importlib.util  # noqa: E402
 import io  # noqa: E402
 import os  # noqa: E402
 import re  # noqa: E402
-import runpy  # noqa: E402
 from collections.abc import Mapping  # noqa: E402
-from types import SimpleNamespace  # noqa: E402
 
 from ansible.errors import AnsibleError, AnsibleParserError  # noqa: E402
 from ansible.module_utils.common.text.converters import to_text  # noqa: E402
@@ -121,7 +120,9 @@ from ansible.utils.vars import combine_vars  # noqa: E402
 # The kit's shared facts for plugins (plugins/plugin_utils/kit.py), run from their file: a plugin of a plain
 # folder imports no sibling.
 _PLUGINS = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
-kit = SimpleNamespace(**runpy.run_path(os.path.join(_PLUGINS, "plugin_utils", "kit.py")))
+_SPEC = importlib.util.spec_from_file_location("lab10_plugin_kit", os.path.join(_PLUGINS, "plugin_utils", "kit.py"))
+kit = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(kit)
 
 GROUP = "lab_vms"
 COLUMNS = ("vm_name", "student", "host", "user", "port", "email", "section")

@@ -5,8 +5,8 @@ service-name rule (module_utils/lab/criteria.py's) and a reader of module_utils'
 
 Ansible loads a plugin of a plain folder (ansible.cfg's filter, inventory and callback plugins; a role's
 filter_plugins and test_plugins) from its file: it cannot import a sibling, and module_utils are importable
-only inside a module. So each plugin runs this file (`runpy.run_path`, two lines at its top) and this file
-reads module_utils files from theirs. In a collection this folder is plugins/plugin_utils too
+only inside a module. So each plugin loads this file from its path (importlib, three lines at its top) and
+this file reads module_utils files from theirs. In a collection this folder is plugins/plugin_utils too
 (scripts/sanity.py lays it out so), where module_utils sit under plugins/.
 """
 

@@ -6,13 +6,16 @@ say it once.
 
 from __future__ import annotations
 
+import importlib.util
 import os
-import runpy
-from types import SimpleNamespace
 
 # This file is <kit>/roles/inventory_api/filter_plugins/service_name.py.
 _KIT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))))
-kit = SimpleNamespace(**runpy.run_path(os.path.join(_KIT, "plugins", "plugin_utils", "kit.py")))
+_SPEC = importlib.util.spec_from_file_location(
+    "lab10_plugin_kit", os.path.join(_KIT, "plugins", "plugin_utils", "kit.py")
+)
+kit = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(kit)
 
 
 def service_name(vm_name, domain):

@@ -5,15 +5,18 @@ role's vars/main.yml names them and holds no value of its own.
 
 from __future__ import annotations
 
+import importlib.util
 import os
-import runpy
-from types import SimpleNamespace
 
 from ansible.errors import AnsibleFilterError
 
 # This file is <kit>/roles/lab_criteria/filter_plugins/lab_criterion.py.
 _KIT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))))
-kit = SimpleNamespace(**runpy.run_path(os.path.join(_KIT, "plugins", "plugin_utils", "kit.py")))
+_SPEC = importlib.util.spec_from_file_location(
+    "lab10_plugin_kit", os.path.join(_KIT, "plugins", "plugin_utils", "kit.py")
+)
+kit = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(kit)
 NAMES = ("OPERATION", "PARENT_OPERATION", "MIN_DURATION_MS", "DOMAIN")
 
 
