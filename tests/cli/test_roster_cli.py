@@ -140,11 +140,13 @@ def kit(tmp_path_factory: pytest.TempPathFactory) -> Path:
     and vault.yml encrypted with ansible-vault; the vault password in a file beside the kit. Tests only read it."""
     tmp_path = tmp_path_factory.mktemp("kit")
     kit = tmp_path / "kit"
-    (kit / "plugins" / "inventory").mkdir(parents=True)
-    # The plugin is copied (its own place is the kit root), ansible.cfg too (its paths are relative to it); the
-    # rest is the checkout's, linked: roles, library, the other plugins (a callback ansible.cfg names).
+    # The plugin and plugin_utils/kit.py are copied (kit.py's own place says where the kit root is), ansible.cfg
+    # too (its paths are relative to it); the rest is the checkout's, linked: roles, library, the other plugins
+    # (a callback ansible.cfg names).
+    for plugin in ("inventory/roster.py", "plugin_utils/kit.py"):
+        (kit / "plugins" / plugin).parent.mkdir(parents=True)
+        shutil.copy(ROOT / "plugins" / plugin, kit / "plugins" / plugin)
     shutil.copy(ROOT / "ansible.cfg", kit / "ansible.cfg")
-    shutil.copy(ROOT / "plugins" / "inventory" / "roster.py", kit / "plugins" / "inventory" / "roster.py")
     for entry in [*ROOT.iterdir(), *(ROOT / "plugins").iterdir()]:
         target = kit / entry.relative_to(ROOT)
         if not entry.name.startswith(".") and entry.name not in KIT_OWN and not target.exists():
