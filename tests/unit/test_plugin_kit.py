@@ -40,9 +40,9 @@ def test_is_dns_label(name, ok):
 
 def test_the_roles_preflight_test_is_the_kits_rule():
     tests = plugin("roles", "inventory_api", "test_plugins", "dns_label.py")["TestModule"]().tests()
-    assert [tests["inventory_api_dns_label"](name) for name in ("vm1", "Vm1", "vm-")] == [True, False, False]
+    assert [tests["lab10_dns_label"](name) for name in ("vm1", "Vm1", "vm-")] == [True, False, False]
     preflight = (ROOT / "roles" / "inventory_api" / "tasks" / "preflight.yml").read_text()
-    assert "inventory_api_vm_name is inventory_api_dns_label" in preflight
+    assert "inventory_api_vm_name is lab10_dns_label" in preflight
 
 
 def test_the_roster_plugin_refuses_what_the_rule_refuses():

@@ -1,4 +1,4 @@
-"""Test `inventory_api_dns_label`: `inventory_api_vm_name is inventory_api_dns_label`, the rule the roster
+"""Test `lab10_dns_label`: `inventory_api_vm_name is lab10_dns_label`, the rule the roster
 plugin applies to vm_name too (plugins/plugin_utils/kit.py holds it once).
 """
 
@@ -20,4 +20,4 @@ class TestModule:
     """Ansible entry point."""
 
     def tests(self) -> dict:
-        return {"inventory_api_dns_label": kit.is_dns_label}
+        return {"lab10_dns_label": kit.is_dns_label}
