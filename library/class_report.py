@@ -10,14 +10,14 @@ module: class_report
 short_description: Build a class's lab10 report from one bulk jaeger_trace result
 description:
   - Turns the registered result of one bulk C(jaeger_trace) call into the class report (C(report.json),
-    schema 1) and its JUnit view, for the role C(class) to render and write with C(class_report_files).
+    schema 2) and its JUnit view, for the role C(class) to render and write with C(class_report_files).
   - Each student gets the checks of the grading (service, parent trace, span, duration), the reason in
     words, the hop and the fix, all from the kit's one vocabulary (C(module_utils/lab/vocabulary.py)).
   - A student whose VM's evidence is given (C(evidence) of an O(roster) entry, gathered by
     C(playbooks/class.yml) on the VM) also gets the doctor's verdict, decided here from that evidence and
     the student's entry of O(grading), the same answer the grade is made of.
   - Students of the roster not graded now keep their entry of the O(previous) report, when that report
-    graded the same criteria against the same Jaeger.
+    graded the same criteria against the same Jaeger, up to the same O(until).
   - Reads O(previous) and changes nothing.
 version_added: "1.0.0"
 author:
@@ -59,6 +59,12 @@ options:
     description: The grading window's start as given to C(jaeger_trace), for the report.
     type: str
     required: true
+  until:
+    description:
+      - The grading window's end as given to C(jaeger_trace) (its C(until)), for the report; omitted when the
+        window ended with the grading.
+      - A previous report merges only when it has the same (compared as text, so give it in one form, UTC).
+    type: str
   criteria:
     description: The grading's criteria, C(operation), C(parent_operation) and C(min_duration_ms).
     type: dict
@@ -91,6 +97,7 @@ EXAMPLES = r"""
     generated: "2026-11-25T12:00:00Z"
     jaeger_url: http://localhost:16686
     since: 7d
+    until: "2026-12-10T23:59:00Z"
     criteria: {operation: validate_inventory_cache, parent_operation: GET /api/v1/inventory, min_duration_ms: 300}
     previous: reports/latest/report.json
   register: built
@@ -99,7 +106,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 report:
-  description: The report, C(report.json)'s content (schema 1; docs/instructor.md lists its keys).
+  description: The report, C(report.json)'s content (schema 2; docs/instructor.md lists its keys).
   returned: always
   type: dict
 junit:
@@ -148,6 +155,7 @@ def main():
             "generated": {"type": "str", "required": True},
             "jaeger_url": {"type": "str", "required": True},
             "since": {"type": "str", "required": True},
+            "until": {"type": "str"},
             "criteria": {"type": "dict", "required": True},
             "previous": {"type": "path"},
             "secrets": {"type": "list", "elements": "str", "default": [], "no_log": True},
@@ -165,7 +173,7 @@ def main():
     try:
         report = build_report(
             grading, p["roster"], p["graded"], p["run"], p["generated"], p["jaeger_url"], p["since"],
-            p["criteria"], previous=previous, secrets=p["secrets"],
+            p["criteria"], previous=previous, secrets=p["secrets"], until=p["until"],
         )  # fmt: skip
     except Exception as exc:  # noqa: BLE001 -- one line; the traceback only with -vvv
         module.fail_json(

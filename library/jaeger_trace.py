@@ -90,6 +90,14 @@ options:
       - Resolved once when the module starts; every poll asks about the same window.
     type: raw
     default: 15m
+  until:
+    description:
+      - Only traces that started at this time or earlier count (a deadline); Jaeger is asked for none that
+        started later.
+      - RFC 3339 with a zone, such as V(2026-12-10T23:59:00Z) or V(2026-12-11T01:59:00+02:00). It may lie
+        ahead; it must be after the start of the O(since) window.
+      - Without it the window ends when the polling does (see O(timeout)).
+    type: str
   timeout:
     description:
       - Keep polling until this much time has passed, then explain what is missing.
@@ -368,7 +376,7 @@ from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
 from ..module_utils.jaeger.check import Checker, Plan  # noqa: E402
 from ..module_utils.jaeger.match import Criteria  # noqa: E402
-from ..module_utils.jaeger.model import JaegerError, parse_duration_ms, parse_since, search_link  # noqa: E402
+from ..module_utils.jaeger.model import JaegerError, parse_duration_ms, parse_since, parse_until, search_link  # noqa: E402
 from ..module_utils.jaeger.query import Client, check_url, detect_api  # noqa: E402
 from ..module_utils.jaeger.verdict import bulk_message, checks  # noqa: E402
 from ..module_utils.lab.redact import redact_userinfo  # noqa: E402
@@ -385,6 +393,7 @@ ARGUMENT_SPEC = {
     "attributes": {"type": "dict", "default": {}},
     "min_traces": {"type": "int", "default": 1},
     "since": {"type": "raw", "default": "15m"},
+    "until": {"type": "str"},
     "timeout": {"type": "raw", "default": 30},
     "interval": {"type": "raw", "default": 1},
     "fail_fast": {"type": "bool", "default": False},
@@ -444,6 +453,10 @@ def build(p, now_s):
     if p["fail_fast"] and p["min_traces"] != 1:
         raise JaegerError("bad_parameter", "fail_fast needs min_traces 1")
     start_us, window_text = parse_since(p["since"], now_s)
+    until_us = None
+    if p["until"] is not None:
+        until_us, until_text = parse_until(p["until"], start_us)
+        window_text = f"{window_text} and {until_text}"
     plan = Plan(
         criteria_of(p),
         start_us,
@@ -454,6 +467,7 @@ def build(p, now_s):
         limit=p["search_limit"],
         fail_fast=p["fail_fast"],
         now_us=int(now_s * 1_000_000),
+        until_us=until_us,
     )
     client = Client(
         p["url"],

@@ -28,7 +28,8 @@ class Plan:
 
     start_us/end_us: the absolute window. It ends when the polling does (timeout after the module
     started) plus clock skew, so a trace that starts while the module waits counts as much as one
-    sent before the check.
+    sent before the check; or at until_us (a deadline) when that is earlier: Jaeger then returns no
+    trace that started later.
     fail_fast: decide a service as soon as a settled trace misses (see jaeger.match.Evaluation).
     """
 
@@ -43,11 +44,14 @@ class Plan:
         limit=100,
         fail_fast=False,
         now_us=None,
+        until_us=None,
     ):
         self.criteria = criteria
         self.start_us = start_us
         now_us = int(time.time() * 1_000_000) if now_us is None else now_us
         self.end_us = now_us + int(timeout_s * 1_000_000) + CLOCK_SKEW_US
+        if until_us is not None:
+            self.end_us = min(self.end_us, until_us)
         self.window_text = window_text
         self.timeout_s = timeout_s
         self.interval_s = interval_s

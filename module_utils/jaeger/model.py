@@ -94,24 +94,42 @@ def parse_since(value, now_s):
         except ValueError:
             raise JaegerError("bad_parameter", hint.format(value)) from None
         return _absolute(epoch, value, now_s, hint)
-    match = _ABSOLUTE.fullmatch(text) if text else None
-    if match:
-        day, clock, fraction, zone = match.groups()
-        try:
-            epoch = calendar.timegm(time.strptime(f"{day}T{clock}", "%Y-%m-%dT%H:%M:%S"))
-        except ValueError:
-            raise JaegerError("bad_parameter", hint.format(value)) from None
-        epoch += float(fraction or 0)
-        if zone.upper() != "Z":
-            sign = 1 if zone[0] == "+" else -1
-            digits = zone[1:].replace(":", "")
-            epoch -= sign * (int(digits[:2]) * 3600 + int(digits[2:]) * 60)
-        return _absolute(epoch, value, now_s, hint)
+    if text and _ABSOLUTE.fullmatch(text):
+        return _absolute(rfc3339_epoch(text, hint.format(value)), value, now_s, hint)
     ms = parse_duration_ms(value, "since", bare_unit="s")
     if ms <= 0:
         raise JaegerError("bad_parameter", "since must be longer than 0")
     shown = f"{value}s" if isinstance(value, (int, float)) else str(value).strip()
     return int(now_s * 1_000_000 - ms * 1000), f"in the last {shown}"
+
+
+def rfc3339_epoch(text, hint):
+    """RFC 3339 with a zone ('2026-12-10T23:59:00Z', '...+02:00', a fraction allowed) -> epoch seconds;
+    JaegerError(bad_parameter, hint) for anything else, a day or time that does not exist included."""
+    match = _ABSOLUTE.fullmatch(text.strip()) if isinstance(text, str) else None
+    if not match:
+        raise JaegerError("bad_parameter", hint)
+    day, clock, fraction, zone = match.groups()
+    try:
+        epoch = calendar.timegm(time.strptime(f"{day}T{clock}", "%Y-%m-%dT%H:%M:%S"))
+    except ValueError:
+        raise JaegerError("bad_parameter", hint) from None
+    epoch += float(fraction or 0)
+    if zone.upper() != "Z":
+        sign = 1 if zone[0] == "+" else -1
+        digits = zone[1:].replace(":", "")
+        epoch -= sign * (int(digits[:2]) * 3600 + int(digits[2:]) * 60)
+    return epoch
+
+
+def parse_until(value, start_us):
+    """`until` (RFC 3339 with a zone) -> (window end in epoch µs, words for messages): traces that started
+    later do not count. It may lie ahead (the deadline has not come yet), not before the window's start."""
+    hint = f"until: cannot parse {value!r}; use RFC 3339 with a zone, such as 2026-12-10T23:59:00Z"
+    end_us = int(rfc3339_epoch(value, hint) * 1_000_000)
+    if end_us <= start_us:
+        raise JaegerError("bad_parameter", f"until: {value!r} is not after the window's start {rfc3339(start_us)}")
+    return end_us, f"started by {rfc3339(end_us)}"
 
 
 def _absolute(epoch, value, now_s, hint):

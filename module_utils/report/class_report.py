@@ -1,6 +1,6 @@
 # Copyright: the lab10 tracing kit authors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The class report (report.json, schema 1) of one bulk jaeger_trace result, and its JUnit view.
+"""The class report (report.json, schema 2) of one bulk jaeger_trace result, and its JUnit view.
 
 Pure: the module class_report reads the previous report and calls build_report(); the role `class`
 renders templates/class_report.* from what it returns. Every reason's words, hop and fix come from the one
@@ -25,7 +25,9 @@ from .provision import GENERIC as VM_GENERIC
 from .provision import REASONS as VM_REASONS
 from .provision import provision_reason
 
-SCHEMA = 1
+# 2: `until`, the grading window's end (class_until). A schema 1 report, which has none, merges as one without it.
+SCHEMA = 2
+MERGEABLE_SCHEMAS = (1, SCHEMA)
 # A check's name -> (what passing says, what failing says: the summary's line).
 CHECK_LABELS = {
     "service": ("service known to Jaeger", "service unknown to Jaeger"),
@@ -195,21 +197,32 @@ def not_graded(row):
     return entry
 
 
-def mergeable(previous, jaeger_url, criteria):
+def window_end(until):
+    """A report's `until` in words: the deadline, or that the window ended when the grading asked."""
+    return until or "the grading (no class_until)"
+
+
+def mergeable(previous, jaeger_url, criteria, until=None):
     """(the previous report's students by vm_name, what the report says about it) -- empty when it must not merge.
 
-    A previous report merges only when it graded the same criteria against the same Jaeger: a student's old
-    pass against another Jaeger, or a laxer threshold, says nothing about this grading.
+    A previous report merges only when it graded the same criteria against the same Jaeger, with the same
+    window's end (until): a student's old pass against another Jaeger, a laxer threshold, or traces sent after
+    this deadline, says nothing about this grading. The window's start is not compared: class.yml's is when
+    its provisioning started, grade.yml's is relative (7d).
     """
     if not isinstance(previous, dict):
         return {}, None
     note = {"run": previous.get("run"), "kept": False, "why": ""}
-    if previous.get("schema") != SCHEMA:
+    if previous.get("schema") not in MERGEABLE_SCHEMAS:
         note["why"] = f"its schema is {previous.get('schema')!r}, not {SCHEMA}"
     elif previous.get("jaeger_url") != jaeger_url:
         note["why"] = f"it asked another Jaeger ({previous.get('jaeger_url')})"
     elif previous.get("criteria") != criteria:
         note["why"] = f"it graded other criteria ({previous.get('criteria')})"
+    elif previous.get("until") != until:
+        note["why"] = (
+            f"it counted traces started until {window_end(previous.get('until'))}, this run until {window_end(until)}"
+        )
     else:
         note["kept"] = True
         return {s.get("vm_name"): s for s in previous.get("students") or []}, note
@@ -238,13 +251,16 @@ def merged_grading(answers):
     return merged
 
 
-def build_report(grading, roster, graded, run, generated, jaeger_url, since, criteria, previous=None, secrets=()):
-    """The report (schema 1) of this run, merged with `previous` for the roster's students not graded now.
+def build_report(
+    grading, roster, graded, run, generated, jaeger_url, since, criteria, previous=None, secrets=(), until=None
+):
+    """The report (schema 2) of this run, merged with `previous` for the roster's students not graded now.
 
     grading: the registered bulk jaeger_trace result, or a list of them (merged_grading). roster: one dict per
     roster host (host, vm_name, service, student, email, section; provision and evidence when class.yml
     gathered them). graded: the inventory hostnames graded in this run. criteria: {operation,
-    parent_operation, min_duration_ms}.
+    parent_operation, min_duration_ms}. until: the window's end as jaeger_trace was given it (RFC 3339), None
+    when the window ended with the grading.
     """
     grading = merged_grading(grading)
     criteria = dict(criteria, min_duration_ms=float(criteria.get("min_duration_ms") or 0))
@@ -265,7 +281,7 @@ def build_report(grading, roster, graded, run, generated, jaeger_url, since, cri
     doctor_criteria = {k: criteria.get(k) for k in ("operation", "parent_operation", "min_duration_ms")}
     by_service = {r.get("service"): r for r in grading.get("results") or []}
     # The previous report holds the URL as shown (without credentials).
-    earlier, merged = mergeable(previous, redact_userinfo(jaeger_url), criteria)
+    earlier, merged = mergeable(previous, redact_userinfo(jaeger_url), criteria, until)
     graded = set(graded or [])
     students = []
     for host in roster:
@@ -292,6 +308,7 @@ def build_report(grading, roster, graded, run, generated, jaeger_url, since, cri
         "run": run,
         "jaeger_url": jaeger_url,
         "since": since,
+        "until": until,
         # False when Jaeger itself could not be asked: the run then fails after writing the report.
         "jaeger_answered": grading.get("reason") not in JAEGER_QUERY_FAILURES,
         "criteria": criteria,

@@ -4,6 +4,7 @@
 
 class_batches: the graded services in up to two bulk jaeger_trace calls (roles/class/tasks/grade.yml).
 class_rerun: the re-run line the summary prints (roles/class/tasks/report.yml).
+class_until: class_until checked and written in UTC, the grading window's end (roles/class/tasks/grade.yml).
 Documentation: class_plan.yml beside this file (ansible-doc -t filter class_batches / class_rerun).
 """
 
@@ -11,12 +12,19 @@ from __future__ import annotations
 
 import re
 import shlex
+from datetime import UTC, datetime
+
+from ansible.errors import AnsibleFilterError
 
 # A VM in these states sends no trace now: a search or two, not the wait.
 BROKEN = ("failed", "unreachable")
 # What a refused connection needs to be retried once (a reset there would fail the whole run).
 BROKEN_TIMEOUT = 2
 _CREDENTIALS = re.compile(r"://[^/]*@")
+# class_until: RFC 3339 to the second with a zone (T or, as YAML writes a date, a space). A time without a zone
+# would be the controller's local time, which the reader of the report does not see.
+_UNTIL = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)")
+UNTIL_HINT = "use RFC 3339 to the second with a zone, such as 2026-12-10T23:59:00Z or 2026-12-11T01:59:00+02:00"
 
 
 def class_batches(roster, graded, timeout):
@@ -33,6 +41,25 @@ def class_batches(roster, graded, timeout):
         {"services": waiting, "timeout": timeout},
         {"services": broken, "timeout": min(timeout, BROKEN_TIMEOUT)},
     ]
+
+
+def class_until(value, check=False):
+    """class_until -> the same moment as 2026-12-10T23:59:00Z, or "" when not set; anything else is refused
+    (AnsibleFilterError naming the variable and the value). check: the refusal's words instead ("" when the
+    value is fine), for a task that fails with them alone."""
+    text = "" if value is None else str(value).strip()
+    moment = None
+    if _UNTIL.fullmatch(text):
+        try:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            moment = None  # a day or time that does not exist (2026-02-30, 24:00:00)
+    problem = "" if moment or not text else f"class_until: cannot use {value!r}; {UNTIL_HINT}"
+    if check:
+        return problem
+    if problem:
+        raise AnsibleFilterError(problem)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else ""
 
 
 def rerun_options(settings, defaults, secrets=(), always=()):
@@ -63,4 +90,4 @@ def class_rerun(wrapper, playbook, sources, failed_txt, settings, defaults, secr
 
 class FilterModule:
     def filters(self):
-        return {"class_batches": class_batches, "class_rerun": class_rerun}
+        return {"class_batches": class_batches, "class_rerun": class_rerun, "class_until": class_until}

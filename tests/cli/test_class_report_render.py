@@ -90,8 +90,17 @@ def test_files_are_for_the_instructor_only(run_dir):
     assert oct(run_dir.stat().st_mode & 0o777) == "0o750"
 
 
-def test_json_is_schema_1_with_the_whole_roster(report):
-    assert report["schema"] == 1 and report["run"] == RUN
+def test_the_header_says_the_deadline_in_utc(tmp_path):
+    out = render(tmp_path, "bulk_result.json", "-e", "class_until=2026-12-11T01:59:00+02:00")
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr
+    assert json.loads((tmp_path / RUN / "report.json").read_text())["until"] == "2026-12-10T23:59:00Z"
+    header = "traces since 7d, started by the deadline 2026-12-10T23:59:00Z (later ones do not count)"
+    assert header in (tmp_path / RUN / "report.md").read_text()
+    assert header in (tmp_path / RUN / "report.html").read_text()
+
+
+def test_json_is_schema_2_with_the_whole_roster(report):
+    assert report["schema"] == 2 and report["run"] == RUN and report["until"] is None
     assert [s["vm_name"] for s in report["students"]] == ["good-1", "good-2", "short", "nochild", "orphan", "absent"]
     assert report["students"][2]["student"] == "Ann <b>O'Neil</b> & Co"
     assert {k for k in report["summary"]} >= {"students", "passed", "failed", "checks", "provision", "lines"}

@@ -201,7 +201,7 @@ def test_class_yml_writes_the_report_when_every_vm_fails(tmp_path, class_jaeger,
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr
     report = latest(tmp_path / "reports")
     assert [s["provision"]["status"] for s in report["students"]] == ["failed"] * 2
-    assert {s["provision"]["step"] for s in report["students"]} == {"Check that the API token is set"}
+    assert {s["provision"]["step"] for s in report["students"]} == {"Check the role's settings"}
     assert all("inventory_api_token is empty" in s["provision"]["msg"] for s in report["students"])
     assert "provisioning failed: 2 of 2" in report["summary"]["lines"]
     # The doctor gathered evidence on each (read-only): this machine has no lab10 compose file or container.

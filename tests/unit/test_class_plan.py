@@ -7,12 +7,45 @@ import sys
 from pathlib import Path
 
 import pytest
+from ansible.errors import AnsibleFilterError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "plugins" / "filter"))
 import class_plan as cp  # noqa: E402
 
 DEFAULTS = {"class_jaeger_url": "http://localhost:16686", "class_jaeger_bearer_token": "", "class_since": "7d",
             "class_report_dir": "reports", "class_diagnose": True}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("value", "utc"),
+    [
+        ("2026-12-10T23:59:00Z", "2026-12-10T23:59:00Z"),
+        ("2026-12-11T01:59:00+02:00", "2026-12-10T23:59:00Z"),
+        ("2026-12-10 23:59:00+00:00", "2026-12-10T23:59:00Z"),  # how YAML writes a date it read
+        (" 2026-12-10T23:59:00z ".upper(), "2026-12-10T23:59:00Z"),
+        ("", ""),  # no deadline
+        (None, ""),
+    ],
+)
+def test_class_until_is_written_in_utc(value, utc):
+    assert cp.class_until(value) == utc
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["2026-12-10T23:59:00", "2026-12-10", "2026-12-10T23:59Z", "2026-12-10T23:59:00.5Z", "7d", "@1796947140",
+     "2026-02-30T12:00:00Z", "2026-12-10T24:00:00Z", "tomorrow"],
+)  # fmt: skip
+def test_class_until_refuses_anything_else_naming_the_variable_and_value(value):
+    with pytest.raises(AnsibleFilterError) as err:
+        cp.class_until(value)
+    assert str(err.value).startswith(f"class_until: cannot use {value!r}; use RFC 3339 to the second with a zone")
+    assert cp.class_until(value, check=True) == str(err.value)
+
+
+@pytest.mark.parametrize("value", ["2026-12-10T23:59:00Z", "", None])
+def test_class_until_check_is_empty_for_a_usable_value(value):
+    assert cp.class_until(value, check=True) == ""
 
 
 def row(host, status=None):

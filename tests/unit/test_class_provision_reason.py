@@ -62,7 +62,8 @@ def test_every_provisioning_reason_has_words_and_a_fix(reason):
         ("ssh_key_refused", "authorized_keys", "Start the VM"),
         ("host_key_unknown", "bin/lab10 trust", "Start the VM"),
         ("become_password_missing", "-K", "Start the VM"),
-        ("registry_rate_limited", "registry.hpc.ut.ee/mirror", "Start the VM"),
+        ("registry_rate_limited", "class_base_image=registry.hpc.ut.ee/mirror/", "Start the VM"),
+        ("registry_rate_limited", "docker login on the VM", "Start the VM"),
     ],
 )
 def test_a_cause_gets_its_own_fix_not_start_the_vm(reason, must_say, must_not_say):

@@ -37,7 +37,7 @@ def roster(vms=VMS, **extra) -> list[dict]:
     ]
 
 
-def build(grading=None, rows=None, graded=VMS, run="20261125T120000Z", previous=None, secrets=()):
+def build(grading=None, rows=None, graded=VMS, run="20261125T120000Z", previous=None, secrets=(), until=None):
     return cr.build_report(
         recorded() if grading is None else grading,
         roster() if rows is None else rows,
@@ -49,6 +49,7 @@ def build(grading=None, rows=None, graded=VMS, run="20261125T120000Z", previous=
         CRITERIA,
         previous=previous,
         secrets=secrets,
+        until=until,
     )
 
 
@@ -241,6 +242,45 @@ def test_a_previous_report_of_another_schema_jaeger_or_criteria_is_not_merged(ch
     assert report["previous"]["kept"] is False and report["previous"]["why"].startswith(why)
     assert any(line.startswith("The previous report (run 20261125T120000Z) is not merged: " + why)
                for line in report["summary"]["lines"])  # fmt: skip
+
+
+def test_the_report_says_its_windows_end():
+    assert (build()["schema"], build()["until"]) == (2, None)
+    assert build(until="2026-12-10T23:59:00Z")["until"] == "2026-12-10T23:59:00Z"
+
+
+@pytest.mark.parametrize(
+    ("before", "now", "why"),
+    [
+        ("2026-12-10T23:59:00Z", "2026-12-11T23:59:00Z",
+         "it counted traces started until 2026-12-10T23:59:00Z, this run until 2026-12-11T23:59:00Z"),
+        (None, "2026-12-10T23:59:00Z",
+         "it counted traces started until the grading (no class_until), this run until 2026-12-10T23:59:00Z"),
+        ("2026-12-10T23:59:00Z", None,
+         "it counted traces started until 2026-12-10T23:59:00Z, this run until the grading (no class_until)"),
+    ],
+)  # fmt: skip
+def test_a_previous_report_of_another_window_is_refused_naming_both(before, now, why):
+    report = build(graded=["short"], previous=build(until=before), until=now, run="20261125T130000Z")
+    assert by_vm(report)["good-1"]["status"] == "not_graded"
+    assert report["previous"] == {"run": "20261125T120000Z", "kept": False, "why": why}
+    assert f"The previous report (run 20261125T120000Z) is not merged: {why}" in report["summary"]["lines"]
+
+
+@pytest.mark.parametrize(("until", "kept"), [(None, True), ("2026-12-10T23:59:00Z", False)])
+def test_a_schema_1_report_merges_as_one_without_until(until, kept):
+    previous = build()
+    previous["schema"] = 1
+    del previous["until"]
+    report = build(graded=["short"], previous=previous, until=until, run="20261125T130000Z")
+    assert report["previous"]["kept"] is kept
+    assert by_vm(report)["good-1"]["passed"] is kept
+
+
+def test_a_previous_report_of_the_same_window_is_merged():
+    deadline = "2026-12-10T23:59:00Z"
+    report = build(graded=["short"], previous=build(until=deadline), until=deadline, run="20261125T130000Z")
+    assert report["previous"]["kept"] is True and by_vm(report)["good-1"]["passed"]
 
 
 def test_a_previous_report_of_the_same_grading_is_merged_and_says_so():

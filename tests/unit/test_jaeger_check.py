@@ -155,6 +155,28 @@ def test_search_window_and_limit():
     assert (q.service, q.operation, q.min_ms, q.max_ms) == ("a", CHILD, 300, None)
 
 
+@pytest.mark.parametrize(
+    ("until_us", "end_us"),
+    [
+        (NOW_US - 60 * 1_000_000, NOW_US - 60 * 1_000_000),  # a deadline past: the window ends there
+        (NOW_US + 3600 * 1_000_000, NOW_US + 10 * 1_000_000 + CLOCK_SKEW_US),  # ahead: when the polling ends
+    ],
+)
+def test_until_ends_the_search_window_at_the_deadline(until_us, end_us):
+    api = FakeApi({"a": [trace("a")]})
+    run(api, [good("a")], timeout_s=10, concurrency=1, until_us=until_us)
+    assert {(q.start_us, q.end_us) for q in api.searches} == {(NOW_US - SINCE_US, end_us)}
+
+
+def test_a_trace_started_after_until_does_not_count_and_hides_no_earlier_one():
+    deadline = NOW_US - 60 * 1_000_000
+    early, late = trace("a", start_us=deadline - 5_000_000), trace("a", n=1, start_us=deadline + 1_000_000)
+    api = WindowedApi({"a": [late, early], "b": [trace("b", start_us=deadline + 1_000_000)]})
+    a, b = run(api, [good("a"), good("b")], timeout_s=0, concurrency=1, until_us=deadline)
+    assert (a["ok"], a["trace_id"]) == (True, early.trace_id)
+    assert (b["ok"], b["reason"]) == (False, "no_traces")
+
+
 def test_network_trouble_is_retried_and_can_clear():
     down = JaegerError("unreachable", "down", retry=True)
     api, clock = FakeApi({"a": [trace("a")]}, errors={"a": [down, down]}), Clock()

@@ -7,7 +7,7 @@ import math
 
 import pytest
 from ansible.module_utils.jaeger.match import canon, shown
-from ansible.module_utils.jaeger.model import JaegerError, go_duration, norm_id, parse_duration_ms, parse_since, rfc3339
+from ansible.module_utils.jaeger.model import JaegerError, go_duration, norm_id, parse_duration_ms, parse_since, parse_until, rfc3339
 from ansible.module_utils.jaeger.query import check_url
 from ansible.module_utils.jaeger.verdict import nearest
 
@@ -183,6 +183,39 @@ def test_parse_since_resolves_to_an_absolute_start(value, start_us, words):
 def test_parse_since_rejects(value, words):
     with pytest.raises(JaegerError) as err:
         parse_since(value, NOW)
+    assert err.value.reason == "bad_parameter"
+    assert words in err.value.msg
+
+
+START_US = int((NOW - 7 * 86400) * 1e6)
+
+
+@pytest.mark.parametrize(
+    ("value", "end_us"),
+    [
+        ("2025-11-25T11:00:00Z", 1_764_068_400_000_000),
+        ("2025-11-25T13:00:00+02:00", 1_764_068_400_000_000),  # the same moment
+        ("2025-11-26T11:00:00Z", 1_764_154_800_000_000),  # ahead: the deadline has not come yet
+    ],
+)
+def test_parse_until_resolves_to_the_windows_end(value, end_us):
+    assert parse_until(value, START_US) == (end_us, f"started by {rfc3339(end_us)}")
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("2025-11-25T11:00:00", "until: cannot parse '2025-11-25T11:00:00'"),  # no zone: whose clock?
+        ("2025-11-25", "until: cannot parse"),
+        ("7d", "until: cannot parse '7d'"),
+        ("@1764068400", "until: cannot parse"),
+        ("2025-02-30T00:00:00Z", "until: cannot parse"),
+        ("2025-11-01T00:00:00Z", "until: '2025-11-01T00:00:00Z' is not after the window's start 2025-11-18T"),
+    ],
+)
+def test_parse_until_rejects(value, words):
+    with pytest.raises(JaegerError) as err:
+        parse_until(value, START_US)
     assert err.value.reason == "bad_parameter"
     assert words in err.value.msg
 

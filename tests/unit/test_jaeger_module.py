@@ -227,6 +227,27 @@ def test_absolute_since_becomes_the_search_window(capsys):
     assert "query.start_time_min=2023-11-14T22%3A13%3A20.500000Z" in search
 
 
+@pytest.mark.parametrize(
+    ("api", "end"),
+    [("v3", "query.start_time_max=2023-11-14T22%3A13%3A20.000000Z"), ("v1", "end=1700000000000000")],
+)
+def test_until_becomes_the_search_windows_end(api, end, capsys):
+    fake = FakeJaeger(api=api, base=BASE)
+    run({"service": "s", "since": "@1699990000", "until": "2023-11-14T23:13:20+01:00", "timeout": 0, "api": api},
+        fake, capsys)  # fmt: skip
+    searches = [call["url"] for call in fake.calls if "/traces?" in call["url"]]
+    assert searches and all(end in url for url in searches)
+
+
+@pytest.mark.parametrize("until", ["tomorrow", "2023-11-14T22:13:20", "2000-01-01T00:00:00Z"])
+def test_an_unusable_until_is_a_bad_parameter_naming_it(until, capsys):
+    fake = failing_open_url(AssertionError("no request expected"))
+    rc, result = run({"service": "s", "since": "@1699990000", "until": until}, fake, capsys)
+    assert (rc, result["reason"]) == (1, "bad_parameter")
+    assert result["msg"].startswith(f"until: {until!r}") or result["msg"].startswith(f"until: cannot parse {until!r}")
+    assert fake.calls == []
+
+
 @APIS
 def test_check_mode_runs_the_same_read_only_check(api, capsys):
     rc, result, _ = replay("ok", api, capsys, _ansible_check_mode=True)

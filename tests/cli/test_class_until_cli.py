@@ -1,0 +1,32 @@
+"""grade.yml with a class_until it cannot use: the run stops at the role's first task, naming the variable and the
+value, before Jaeger is asked or a report directory is made; no container (Jaeger's URL is a closed port)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+@pytest.mark.parametrize("until", ["2026-12-10T23:59:00", "7d"])
+def test_an_unusable_class_until_stops_grade_yml_naming_it(tmp_path, until):
+    (tmp_path / "roster.csv").write_text("vm_name\nalice\n")
+    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "NO_COLOR": "1"}
+    out = subprocess.run(
+        [str(BIN / "ansible-playbook"), "-i", str(tmp_path / "roster.csv"), str(ROOT / "playbooks" / "grade.yml"),
+         "-e", "class_jaeger_url=http://127.0.0.1:1", "-e", f"class_report_dir={tmp_path / 'reports'}",
+         "-e", f"class_until={until}"],
+        capture_output=True, text=True, env=env, cwd=ROOT, timeout=300,
+    )  # fmt: skip
+    assert out.returncode == 2, out.stdout[-3000:] + out.stderr
+    said = " ".join((out.stdout + out.stderr).split()).replace("''", "'")
+    assert f"msg: 'class_until: cannot use '{until}'; use RFC 3339 to the second with a zone" in said
+    assert "TASK [class : Check the grading window's end (class_until)]" in out.stdout
+    assert "Traceback" not in said and "Ask Jaeger" not in out.stdout
+    assert not (tmp_path / "reports").exists()
