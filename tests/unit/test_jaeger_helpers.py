@@ -7,7 +7,15 @@ import math
 
 import pytest
 from ansible.module_utils.jaeger.match import canon, shown
-from ansible.module_utils.jaeger.model import JaegerError, go_duration, norm_id, parse_duration_ms, parse_since, parse_until, rfc3339
+from ansible.module_utils.jaeger.model import (
+    JaegerError,
+    go_duration,
+    norm_id,
+    parse_duration_ms,
+    parse_since,
+    parse_until,
+    rfc3339,
+)
 from ansible.module_utils.jaeger.query import check_url
 from ansible.module_utils.jaeger.verdict import nearest
 
