@@ -43,10 +43,11 @@ def class_batches(roster, graded, timeout):
     ]
 
 
-def class_until(value, check=False):
+def class_until(value, check=False, after=None):
     """class_until -> the same moment as 2026-12-10T23:59:00Z, or "" when not set; anything else is refused
     (AnsibleFilterError naming the variable and the value). check: the refusal's words instead ("" when the
-    value is fine), for a task that fails with them alone."""
+    value is fine), for a task that fails with them alone. after: the grading window's start (the same form, in
+    UTC); a deadline not after it is refused too, for the grade could count no trace."""
     text = "" if value is None else str(value).strip()
     moment = None
     if _UNTIL.fullmatch(text):
@@ -55,6 +56,12 @@ def class_until(value, check=False):
         except ValueError:
             moment = None  # a day or time that does not exist (2026-02-30, 24:00:00)
     problem = "" if moment or not text else f"class_until: cannot use {value!r}; {UNTIL_HINT}"
+    start = datetime.fromisoformat(str(after).replace("Z", "+00:00")) if moment and after else None
+    if start and moment <= start:
+        problem = (
+            f"class_until: {value!r} is not after the grading window's start ({after}): no trace could count."
+            " Give a later deadline, or none (-e class_until=) to grade up to now"
+        )
     if check:
         return problem
     if problem:

@@ -48,6 +48,23 @@ def test_class_until_check_is_empty_for_a_usable_value(value):
     assert cp.class_until(value, check=True) == ""
 
 
+@pytest.mark.parametrize("value", ["2026-12-02T14:00:00Z", "2026-12-02T15:00:00+01:00", "2026-12-01T23:59:59Z"])
+def test_class_until_not_after_the_window_start_is_refused(value):
+    problem = cp.class_until(value, check=True, after="2026-12-02T14:00:00Z")
+    assert problem.startswith(f"class_until: {value!r} is not after the grading window's start (2026-12-02T14:00:00Z)")
+    with pytest.raises(AnsibleFilterError, match="is not after the grading window's start"):
+        cp.class_until(value, after="2026-12-02T14:00:00Z")
+
+
+@pytest.mark.parametrize("after", ["2026-12-02T14:00:00Z", None, ""])
+def test_class_until_after_the_window_start_is_kept(after):
+    assert cp.class_until("2026-12-02T14:00:01Z", after=after) == "2026-12-02T14:00:01Z"
+
+
+def test_class_until_unset_needs_no_window_start():
+    assert cp.class_until("", check=True, after="2026-12-02T14:00:00Z") == ""
+
+
 def row(host, status=None):
     return {"host": host, "service": f"inventory.{host}.sysadm.ee", "provision": {"status": status} if status else None}
 
