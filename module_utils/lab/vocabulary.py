@@ -420,9 +420,9 @@ GRADER_VERDICTS = {
         "registry pull limit reached",
         "The registry refused the VM's image pull: its rate limit is reached ({step}). Docker Hub allows 10 "
         "unauthenticated pulls an hour per address; a class behind one address meets it.",
-        "Set class_base_image once for the class to the course's mirror "
-        "(-e class_base_image=registry.hpc.ut.ee/mirror/library/python:3.11-slim), or run docker login on the VM, "
-        "then re-run with --limit @failed.txt.",
+        "When the image came from Docker Hub, set class_base_image once for the class to the course's mirror "
+        "(-e class_base_image=registry.hpc.ut.ee/mirror/library/python:3.11-slim); when it already came from a "
+        "mirror, run docker login on the VM (or wait for the limit to reset). Then re-run with --limit @failed.txt.",
     ),
     "not_graded": Verdict("", False, "not graded", "Not graded yet.", "Run grade.yml (or class.yml) without --limit."),
     "not_checked": Verdict("", False, "not checked", "Not checked: an earlier check failed.", "Fix that one first."),
