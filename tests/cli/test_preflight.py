@@ -9,8 +9,10 @@ tests/role's business (the whole role, for real).
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -87,6 +89,13 @@ SHOWN = {
     "query-url-no-scheme": "inventory_api_jaeger_query_url 'jaeger.sysadm.ee'",
     **{f"vm-name-{index}": f"inventory_api_vm_name '{bad}'" for index, bad in enumerate(BAD_VM_NAMES)},
 }
+# The compose probe (skipped when the role installs Docker) on hosts whose PATH starts with a stub `docker`:
+# host -> the stub's script. A `docker` without the compose v2 plugin says this and exits 1.
+NO_COMPOSE = "docker: 'compose' is not a docker command."
+PROBED = {
+    "compose-missing": f'echo "{NO_COMPOSE}" >&2; exit 1',
+    "compose-present": "echo 2.40.3",
+}
 GOOD = {
     "inventory_api_vm_name": "student-xyz",
     "inventory_api_token": "preflight-test-token",
@@ -103,12 +112,25 @@ def failure(host_result: dict) -> str:
     return "\n".join(items) if items else str(host_result.get("msg", ""))
 
 
+def stub_docker(directory: Path, script: str) -> str:
+    """A directory with an executable `docker` running script; the PATH with it first."""
+    directory.mkdir()
+    docker = directory / "docker"
+    docker.write_text(f"#!/bin/sh\n{script}\n")
+    docker.chmod(0o755)
+    return f"{directory}{os.pathsep}{os.environ['PATH']}"
+
+
 @pytest.fixture(scope="module")
 def outcome(tmp_path_factory) -> dict[str, tuple[str, str]]:
     """{host: (name of the task that failed it, message)}, "" for a host nothing failed."""
     hosts = {"all-good": dict(GOOD)}
     for host, (wrong, _) in CASES.items():
         hosts[host] = {**GOOD, **wrong}
+    stubs = tmp_path_factory.mktemp("stub-docker")
+    for host, script in PROBED.items():
+        path = stub_docker(stubs / host, script)
+        hosts[host] = {**GOOD, "inventory_api_install_docker": False, "lab10_test_environment": {"PATH": path}}
     for host_vars in hosts.values():
         host_vars.update(ansible_connection="local", ansible_python_interpreter=sys.executable)
     inventory = tmp_path_factory.mktemp("preflight") / "inventory.yml"
@@ -147,6 +169,20 @@ def test_the_message_names_the_one_wrong_setting(outcome, host):
     assert named == CASES[host][1], msg
     if host in SHOWN:
         assert SHOWN[host] in msg, msg
+
+
+def test_a_failed_compose_probe_names_the_command_its_error_and_the_fix(outcome):
+    task, msg = outcome["compose-missing"]
+    assert task == "inventory_api : Check the role's settings", msg
+    assert msg.startswith(f"`docker compose version` failed on compose-missing ({NO_COMPOSE})."), msg
+    assert msg.endswith("Install Docker with the compose v2 plugin, or set inventory_api_install_docker: true."), msg
+    assert "Traceback" not in msg
+
+
+def test_a_working_compose_probe_passes(outcome):
+    """The stub's `docker compose version` succeeds: the rule holds (and the probe's systemctl answers do not
+    matter to preflight)."""
+    assert outcome["compose-present"] == ("", "")
 
 
 @pytest.mark.parametrize("host", ["token-null", "port-not-a-number"])
