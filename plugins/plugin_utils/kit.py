@@ -5,8 +5,9 @@ service-name rule (module_utils/lab/criteria.py's) and a reader of module_utils'
 
 Ansible loads a plugin of a plain folder (ansible.cfg's filter, inventory and callback plugins; a role's
 filter_plugins and test_plugins) from its file: it cannot import a sibling, and module_utils are importable
-only inside a module. So each plugin loads this file from its path (importlib, three lines at its top) and
-this file reads module_utils files from theirs. In a collection this folder is plugins/plugin_utils too
+only inside a module. So each plugin loads this file from its path (importlib, three lines at its top; a role's
+plugins first say, when it is missing, that the role runs from the kit: that check cannot live here) and this
+file reads module_utils files from theirs. In a collection this folder is plugins/plugin_utils too
 (scripts/sanity.py lays it out so), where module_utils sit under plugins/.
 """
 
@@ -15,6 +16,8 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+
+from ansible.errors import AnsibleFilterError
 
 # This file is <kit>/plugins/plugin_utils/kit.py.
 KIT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
@@ -47,5 +50,12 @@ def module_utils(name):
 
 
 def service_name(vm_name, domain):
-    """The service name a VM's traces carry: module_utils/lab/criteria.py's rule."""
-    return module_utils("lab/criteria").service_name(vm_name, domain)
+    """The service name a VM's traces carry: module_utils/lab/criteria.py's rule. Its callers are filters: without
+    that file, an AnsibleFilterError naming it (not an AttributeError of None)."""
+    criteria = module_utils("lab/criteria")
+    if criteria is None:
+        raise AnsibleFilterError(
+            f"the service-name rule's file module_utils/lab/criteria.py is not found under {KIT_ROOT} (nor in"
+            " plugins/module_utils/): run from the lab10 kit, whose module_utils/ its plugins read"
+        )
+    return criteria.service_name(vm_name, domain)
