@@ -1,6 +1,7 @@
 """What the README and docs/ state must be what the code has: every path, playbook, `bin/lab10` command, make
 target and link they name exists, a number of molecule scenarios is the real one, a role default they quote is
-the role's, and the README stays a front door (at most 160 lines). The role READMEs are held to the paths and links.
+the role's, and the README stays a front door (at most 160 lines). The role READMEs are held to the paths and links,
+roles/lab_criteria's table to the lab criteria.
 """
 
 from __future__ import annotations
@@ -241,3 +242,15 @@ def test_the_defaults_performance_md_explains_are_the_roles():
         assert [str(values[n]) for n in names] == said[: len(names)], row
         checked += len(names)
     assert checked >= 3
+
+
+def test_the_lab_criteria_table_is_the_criteria():
+    """roles/lab_criteria/README.md's table: a row for every var of the role's vars/main.yml, none for one that is
+    gone, each with its value in module_utils/lab/criteria.py (the one source the vars read)."""
+    role = ROOT / "roles" / "lab_criteria"
+    text = (role / "README.md").read_text(encoding="utf-8")
+    table = text.split("| variable | value |", 1)[1].split("\n\n", 1)[0]
+    rows = dict(re.findall(r"^\| `([a-z_]+)` \| `([^`]+)` \|$", table, re.M))
+    values = role_values()
+    names = yaml.safe_load((role / "vars" / "main.yml").read_text(encoding="utf-8"))
+    assert rows == {name: shown(values[name]) for name in names}
