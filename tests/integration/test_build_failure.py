@@ -68,6 +68,8 @@ def broken_role(tmp_path) -> Path:
     text = pins.read_text()
     assert "\nFlask==" in text
     pins.write_text(text.replace("\nFlask==", f"\n{MISSING_PIN}\n# was Flask==", 1))
+    # The role's filter and test plugins load the kit's plugins/plugin_utils/kit.py from <role>/../../plugins.
+    (tmp_path / "plugins").symlink_to(ROOT / "plugins")
     return roles
 
 
