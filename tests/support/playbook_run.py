@@ -12,6 +12,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 ANSIBLE_PLAYBOOK = str(Path(sys.executable).with_name("ansible-playbook"))
+# A host's result line under a task's header in the default callback's output.
+RESULT = re.compile(r"^(ok|changed|skipping|fatal|failed): \[(\S+?)\]", re.MULTILINE)
 RECAP = re.compile(
     r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)", re.MULTILINE
 )
@@ -49,6 +51,20 @@ class PlaybookRun:
                 keys = ("ok", "changed", "unreachable", "failed", "skipped")
                 return dict(zip(keys, map(int, match.groups()[1:]), strict=True))
         return {}
+
+    def task_status(self, task: str, host: str = "localhost") -> str:
+        """What the default callback said of host at its first run of task ("role : name"): ok, changed,
+        skipping, fatal, failed; "ignored" for a fatal with ignore_errors; "" when the task was not shown."""
+        header = self.stdout.find(f"TASK [{task}] ")
+        if header < 0:
+            return ""
+        end = self.stdout.find("\nTASK [", header + 1)
+        section = self.stdout[header : end if end >= 0 else len(self.stdout)]
+        for match in RESULT.finditer(section):
+            if match.group(2) == host:
+                status = match.group(1)
+                return "ignored" if status == "fatal" and "...ignoring" in section[match.end() :] else status
+        return ""
 
 
 def run_playbook(
