@@ -5,7 +5,9 @@ Everything a fixture starts is removed at teardown, also when the test failed.
 
 from __future__ import annotations
 
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import docker
@@ -73,6 +75,28 @@ def start_labvm(docker_client, images):
 def labvm(start_labvm):
     """A lab-VM container booted to systemd, with /var/lib/docker on its own volume."""
     return start_labvm()
+
+
+def wait_for(vm, command: list[str], ok, timeout: float = 90) -> None:
+    """Run command in the lab VM each second until ok(its exec result); fail the test after timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = vm.exec_run(command)
+        if ok(result):
+            return
+        time.sleep(1)
+    pytest.fail(f"lab VM: {command} did not succeed in {timeout}s: {result.output.decode(errors='replace')[-500:]}")
+
+
+@pytest.fixture
+def booted_labvm(labvm, images):
+    """The lab VM booted, its engine up and the app base image loaded into it (as molecule's prepare does)."""
+    wait_for(labvm, ["systemctl", "is-system-running"], lambda r: r.output.decode().strip() in ("running", "degraded"))
+    wait_for(labvm, ["docker", "info"], lambda r: r.exit_code == 0)
+    saved = subprocess.Popen(["docker", "save", images["APP_BASE_IMAGE"]], stdout=subprocess.PIPE)
+    subprocess.run(["docker", "exec", "-i", labvm.name, "docker", "load", "-q"], stdin=saved.stdout, check=True)
+    assert saved.wait() == 0
+    return labvm
 
 
 @pytest.fixture(scope="session")
