@@ -14,8 +14,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -28,34 +26,6 @@ FIXTURES = ROOT / "tests" / "fixtures" / "build"
 TOKEN = "integration-not-a-secret-7f3a"
 MISSING_PIN = "Flask==9.9"
 RESCUE_TASK = "Say why the inventory service did not build or start"
-
-
-def vm_exec(vm, *command: str) -> str:
-    result = vm.exec_run(list(command))
-    output = result.output.decode(errors="replace")
-    assert result.exit_code == 0, f"{command} exited {result.exit_code}: {output}"
-    return output.strip()
-
-
-def wait_for(vm, command: list[str], ok, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = vm.exec_run(command)
-        if ok(result):
-            return
-        time.sleep(1)
-    pytest.fail(f"lab VM: {command} did not succeed in {timeout}s: {result.output.decode(errors='replace')[-500:]}")
-
-
-@pytest.fixture
-def booted_vm(labvm, images):
-    """The lab VM booted, its engine up and the app base image loaded into it (as molecule's prepare does)."""
-    wait_for(labvm, ["systemctl", "is-system-running"], lambda r: r.output.decode().strip() in ("running", "degraded"))
-    wait_for(labvm, ["docker", "info"], lambda r: r.exit_code == 0)
-    saved = subprocess.Popen(["docker", "save", images["APP_BASE_IMAGE"]], stdout=subprocess.PIPE)
-    subprocess.run(["docker", "exec", "-i", labvm.name, "docker", "load", "-q"], stdin=saved.stdout, check=True)
-    assert saved.wait() == 0
-    return labvm
 
 
 @pytest.fixture
@@ -131,10 +101,10 @@ def record(name: str, compose_result: dict) -> None:
     (FIXTURES / name).write_text(json.dumps(kept, indent=1) + "\n")
 
 
-def test_a_failed_pip_install_fails_the_role_with_pips_error(tmp_path, booted_vm, broken_role, images):
+def test_a_failed_pip_install_fails_the_role_with_pips_error(tmp_path, booted_labvm, broken_role, images):
     record_mode = os.environ.get("LAB10_RECORD_BUILD", "")
     ca_bundle = "" if record_mode == "no-ca" else images.get("EXTRA_CA_BUNDLE", "")
-    run, failed = provision(tmp_path, booted_vm, broken_role, images, ca_bundle)
+    run, failed = provision(tmp_path, booted_labvm, broken_role, images, ca_bundle)
 
     assert run.returncode != 0 and failed, run.output[-3000:]
     if record_mode:
